@@ -1,0 +1,73 @@
+#include "core/cli.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "core/log.h"
+#include "core/result.h"
+
+namespace safestream::core {
+
+namespace {
+
+[[noreturn]] void usageError(const CLI::App& app, const std::string& message) {
+  std::cerr << app.get_name() << ": error: " << message << " (see --help)\n";
+  std::exit(2);
+}
+
+// CLI11 reports a missing required option before an unknown one; an unknown
+// flag is the more useful line, so look for it first.
+void rejectUnknownFlags(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) != 0) continue;
+    auto eq = arg.find('=');
+    std::string name = arg.substr(0, eq);
+    if (app.get_option_no_throw(name) == nullptr) usageError(app, "unknown option " + name);
+  }
+}
+
+}  // namespace
+
+void parseCommandLine(CLI::App& app, int argc, char** argv) {
+  rejectUnknownFlags(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::exit(app.exit(e));
+  } catch (const CLI::CallForAllHelp& e) {
+    std::exit(app.exit(e));
+  } catch (const CLI::CallForVersion& e) {
+    std::exit(app.exit(e));
+  } catch (const CLI::RequiredError&) {
+    // Name the flag and its environment variable, since either will do.
+    for (const CLI::Option* o : app.get_options()) {
+      if (o->get_required() && o->count() == 0) {
+        std::string msg = o->get_name() + " is required";
+        if (!o->get_envname().empty()) msg += " (or set " + o->get_envname() + ")";
+        usageError(app, msg);
+      }
+    }
+    usageError(app, "a required option is missing");
+  } catch (const CLI::ParseError& e) {
+    usageError(app, e.what());
+  }
+}
+
+int runMain(const char* component, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const ConfigError& e) {
+    log::error("config_error", {{"message", std::string(e.what())}});
+    std::cerr << component << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"message", std::string(e.what())}});
+    std::cerr << component << ": fatal: " << e.what() << "\n";
+    return 3;
+  }
+}
+
+}  // namespace safestream::core

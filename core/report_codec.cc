@@ -1,0 +1,255 @@
+#include "core/report_codec.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/report_id.h"
+
+namespace safestream::core {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxShort = 256;
+constexpr std::size_t kMaxDescription = 8192;
+constexpr std::size_t kMaxAddress = 512;
+constexpr std::size_t kMaxUrl = 2048;
+
+Error fieldError(const std::string& field, const std::string& what) {
+  return makeError("invalid_field", field + " " + what, field);
+}
+
+// Reads an optional string field; an error when present with the wrong type
+// or too long.
+std::optional<Error> readString(const json& j, const char* field, std::size_t maxLen,
+                                std::optional<std::string>& out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) return fieldError(field, "must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > maxLen) {
+    return fieldError(field, "is " + std::to_string(s.size()) + " bytes, over the " +
+                                 std::to_string(maxLen) + "-byte limit");
+  }
+  out = s;
+  return std::nullopt;
+}
+
+std::optional<Error> readRequiredString(const json& j, const char* field, std::size_t maxLen,
+                                        std::string& out) {
+  std::optional<std::string> v;
+  if (auto e = readString(j, field, maxLen, v)) return e;
+  if (!v || v->empty()) return fieldError(field, "is required and must be a non-empty string");
+  out = std::move(*v);
+  return std::nullopt;
+}
+
+std::optional<Error> readTime(const json& j, const char* field, std::string_view zone,
+                              std::optional<Timestamp>& out) {
+  std::optional<std::string> text;
+  if (auto e = readString(j, field, 64, text)) return e;
+  if (!text) return std::nullopt;
+  auto t = parseTimestamp(*text, zone);
+  if (!t) return fieldError(field, "is not a valid time: " + t.error().message);
+  out = *t;
+  return std::nullopt;
+}
+
+// Hand-written instead of std::regex: this runs for every message.
+bool isSourceName(const std::string& s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                    c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool isCategorySlug(const std::string& s) {
+  if (s.empty() || s.size() > 40 || s[0] < 'a' || s[0] > 'z') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
+}
+
+std::optional<Error> readEnrichment(const json& j, Enrichment& e) {
+  if (!j.is_object()) return fieldError("enrichment", "must be an object");
+  std::optional<std::string> s;
+  if (auto err = readString(j, "category", 40, s)) return fieldError("enrichment." + err->field, "must be a short string");
+  if (s) e.category = *s;
+  auto readInt = [&](const char* f, int lo, int hi, int& out) -> std::optional<Error> {
+    auto it = j.find(f);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_integer() || it->get<long long>() < lo || it->get<long long>() > hi) {
+      return fieldError(std::string("enrichment.") + f,
+                        "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    out = it->get<int>();
+    return std::nullopt;
+  };
+  if (auto err = readInt("severity", 0, 5, e.severity)) return err;
+  if (auto err = readInt("local_hour", -1, 23, e.localHour)) return err;
+  if (auto err = readInt("local_weekday", 0, 7, e.localWeekday)) return err;
+  for (auto [name, dst] : {std::pair{"cell_l10", &e.cellL10}, std::pair{"cell_l13", &e.cellL13},
+                           std::pair{"cell_l16", &e.cellL16}}) {
+    std::optional<std::string> tok;
+    if (readString(j, name, 16, tok)) return fieldError(std::string("enrichment.") + name, "must be an S2 token");
+    if (tok) {
+      *dst = cellFromToken(*tok);
+      if (*dst == 0) return fieldError(std::string("enrichment.") + name, "is not an S2 cell token");
+    }
+  }
+  if (readString(j, "neighbourhood", kMaxShort, e.neighbourhood)) {
+    return fieldError("enrichment.neighbourhood", "must be a string");
+  }
+  std::optional<std::string> dup;
+  if (readString(j, "duplicate_of", 36, dup) || (dup && !isUuid(*dup))) {
+    return fieldError("enrichment.duplicate_of", "must be a report id (UUID)");
+  }
+  if (dup) e.duplicateOf = ReportId{*dup};
+  if (auto err = readTime(j, "processed_at", {}, e.processedAt)) {
+    return fieldError("enrichment.processed_at", err->message);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string cellToken(std::uint64_t id) {
+  if (id == 0) return "X";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4) out[static_cast<size_t>(i)] = kHex[id & 0xF];
+  out.erase(out.find_last_not_of('0') + 1);
+  return out;
+}
+
+std::uint64_t cellFromToken(std::string_view token) {
+  if (token.empty() || token.size() > 16) return 0;
+  std::uint64_t id = 0;
+  for (char c : token) {
+    int v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    else return 0;
+    id = (id << 4) | static_cast<std::uint64_t>(v);
+  }
+  return id << (4 * (16 - token.size()));
+}
+
+Result<Report> decodeReport(std::string_view text, const DecodeOptions& opt) {
+  if (text.size() > opt.maxBytes) {
+    return makeError("too_large", "message is " + std::to_string(text.size()) + " bytes, over the " +
+                                      std::to_string(opt.maxBytes) + "-byte limit");
+  }
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return makeError("invalid_json", "message is not valid JSON");
+  if (!j.is_object()) return makeError("invalid_json", "message must be a JSON object");
+
+  Report r;
+  std::string id;
+  if (auto e = readRequiredString(j, "source", 64, r.source)) return *e;
+  if (!isSourceName(r.source)) return fieldError("source", "must match ^[a-z][a-z0-9_.:-]{0,63}$");
+  if (auto e = readRequiredString(j, "source_id", kMaxShort, r.sourceId)) return *e;
+  if (auto e = readRequiredString(j, "id", 36, id)) return *e;
+  if (!isUuid(id)) return fieldError("id", "must be a lower-case UUID");
+  r.id = ReportId{id};
+  if (auto e = readRequiredString(j, "raw_type", kMaxShort, r.rawType)) return *e;
+  if (auto e = readString(j, "raw_code", 64, r.rawCode)) return *e;
+  if (auto e = readString(j, "category", 40, r.category)) return *e;
+  if (r.category && !isCategorySlug(*r.category)) return fieldError("category", "must be a lower-case category slug");
+  std::optional<std::string> desc;
+  if (auto e = readString(j, "description", kMaxDescription, desc)) return *e;
+  r.description = desc.value_or("");
+  if (auto e = readString(j, "time_zone", 64, r.timeZone)) return *e;
+  if (r.timeZone && !isKnownTimeZone(*r.timeZone)) return fieldError("time_zone", "is not a known IANA time zone");
+
+  std::optional<Timestamp> occurred, reported;
+  if (!j.contains("occurred_at") || j["occurred_at"].is_null()) return fieldError("occurred_at", "is required");
+  if (auto e = readTime(j, "occurred_at", r.timeZone.value_or(""), occurred)) return *e;
+  r.occurredAt = *occurred;
+  const Timestamp now = opt.now == Timestamp{} ? nowUtc() : opt.now;
+  if (r.occurredAt > now + opt.maxFuture) return fieldError("occurred_at", "is in the future");
+  if (auto e = readTime(j, "reported_at", r.timeZone.value_or(""), reported)) return *e;
+  r.reportedAt = reported.value_or(r.occurredAt);
+  if (auto e = readTime(j, "ingested_at", {}, r.ingestedAt)) return *e;
+
+  auto lat = j.find("lat");
+  auto lon = j.find("lon");
+  const bool hasLat = lat != j.end() && !lat->is_null();
+  const bool hasLon = lon != j.end() && !lon->is_null();
+  if (hasLat != hasLon) return fieldError(hasLat ? "lon" : "lat", "is required when the other coordinate is given");
+  if (hasLat) {
+    if (!lat->is_number() || !std::isfinite(lat->get<double>()) || std::fabs(lat->get<double>()) > 90) {
+      return fieldError("lat", "must be a number between -90 and 90");
+    }
+    if (!lon->is_number() || !std::isfinite(lon->get<double>()) || std::fabs(lon->get<double>()) > 180) {
+      return fieldError("lon", "must be a number between -180 and 180");
+    }
+    r.location = GeoPoint{lat->get<double>(), lon->get<double>()};
+  }
+  if (auto e = readString(j, "address", kMaxAddress, r.address)) return *e;
+  if (auto e = readString(j, "url", kMaxUrl, r.url)) return *e;
+  if (auto e = readString(j, "contact", kMaxAddress, r.contact)) return *e;
+  if (auto it = j.find("arrest"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) return fieldError("arrest", "must be true or false");
+    r.arrest = it->get<bool>();
+  }
+  if (auto it = j.find("raw"); it != j.end() && !it->is_null()) r.rawJson = it->dump();
+  if (auto it = j.find("enrichment"); it != j.end() && !it->is_null()) {
+    Enrichment e;
+    if (auto err = readEnrichment(*it, e)) return *err;
+    r.enrichment = std::move(e);
+  }
+  return r;
+}
+
+std::string encodeReport(const Report& r, bool includePrivate) {
+  json j;
+  j["id"] = r.id.value;
+  j["source"] = r.source;
+  j["source_id"] = r.sourceId;
+  j["raw_type"] = r.rawType;
+  if (r.rawCode) j["raw_code"] = *r.rawCode;
+  if (r.category) j["category"] = *r.category;
+  j["description"] = r.description;
+  j["occurred_at"] = formatTimestamp(r.occurredAt);
+  if (r.timeZone) j["time_zone"] = *r.timeZone;
+  j["reported_at"] = formatTimestamp(r.reportedAt);
+  if (r.ingestedAt) j["ingested_at"] = formatTimestamp(*r.ingestedAt);
+  if (r.location) {
+    j["lat"] = r.location->lat;
+    j["lon"] = r.location->lon;
+  }
+  if (r.address) j["address"] = *r.address;
+  if (r.url) j["url"] = *r.url;
+  if (r.arrest) j["arrest"] = *r.arrest;
+  if (includePrivate) {
+    if (r.contact) j["contact"] = *r.contact;
+    if (r.rawJson) {
+      json raw = json::parse(*r.rawJson, nullptr, false);
+      j["raw"] = raw.is_discarded() ? json(*r.rawJson) : raw;
+    }
+  }
+  if (r.enrichment) {
+    const Enrichment& e = *r.enrichment;
+    json x;
+    x["category"] = e.category;
+    x["severity"] = e.severity;
+    if (e.cellL10) x["cell_l10"] = cellToken(e.cellL10);
+    if (e.cellL13) x["cell_l13"] = cellToken(e.cellL13);
+    if (e.cellL16) x["cell_l16"] = cellToken(e.cellL16);
+    if (e.neighbourhood) x["neighbourhood"] = *e.neighbourhood;
+    x["local_hour"] = e.localHour;
+    x["local_weekday"] = e.localWeekday;
+    if (e.duplicateOf) x["duplicate_of"] = e.duplicateOf->value;
+    if (e.processedAt) x["processed_at"] = formatTimestamp(*e.processedAt);
+    j["enrichment"] = std::move(x);
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace safestream::core

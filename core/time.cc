@@ -1,0 +1,98 @@
+#include "core/time.h"
+
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
+#include <mutex>
+#include <unordered_map>
+
+namespace safestream::core {
+namespace {
+
+// absl::LoadTimeZone reads tzdata from disk; cache zones (they are immutable).
+std::optional<absl::TimeZone> loadZone(std::string_view name) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::optional<absl::TimeZone>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, inserted] = cache.try_emplace(std::string(name));
+  if (inserted) {
+    absl::TimeZone tz;
+    if (absl::LoadTimeZone(std::string(name), &tz)) it->second = tz;
+  }
+  return it->second;
+}
+
+Timestamp fromAbsl(absl::Time t) {
+  return Timestamp(std::chrono::milliseconds(absl::ToUnixMillis(t)));
+}
+
+bool hasOffset(std::string_view s) {
+  // After the 'T' separator, an offset is 'Z' or a '+'/'-' sign.
+  auto tpos = s.find_first_of("Tt ");
+  if (tpos == std::string_view::npos) return false;
+  auto rest = s.substr(tpos);
+  return rest.find_first_of("Zz+") != std::string_view::npos || rest.find('-') != std::string_view::npos;
+}
+
+}  // namespace
+
+bool isKnownTimeZone(std::string_view zone) { return !zone.empty() && loadZone(zone).has_value(); }
+
+Result<Timestamp> parseTimestamp(std::string_view text, std::string_view zone) {
+  std::string err;
+  absl::Time t;
+  if (hasOffset(text)) {
+    if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err)) return fromAbsl(t);
+    return makeError("invalid_time", "'" + std::string(text) + "' is not an RFC 3339 time: " + err);
+  }
+  if (zone.empty()) {
+    return makeError("invalid_time", "'" + std::string(text) +
+                                         "' has no UTC offset and no time zone was given");
+  }
+  auto tz = loadZone(zone);
+  if (!tz) return makeError("invalid_time_zone", "unknown time zone '" + std::string(zone) + "'");
+  if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", std::string(text), *tz, &t, &err)) return fromAbsl(t);
+  return makeError("invalid_time", "'" + std::string(text) + "' is not an ISO local time: " + err);
+}
+
+Result<Timestamp> parseLocalTime(std::string_view text, std::string_view format,
+                                 std::string_view zone) {
+  auto tz = loadZone(zone);
+  if (!tz) return makeError("invalid_time_zone", "unknown time zone '" + std::string(zone) + "'");
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(std::string(format), std::string(text), *tz, &t, &err)) {
+    return makeError("invalid_time", "'" + std::string(text) + "' does not match '" +
+                                         std::string(format) + "': " + err);
+  }
+  return fromAbsl(t);
+}
+
+std::string formatTimestamp(Timestamp t) {
+  absl::Time at = absl::FromUnixMillis(toEpochMillis(t));
+  const bool wholeSecond = toEpochMillis(t) % 1000 == 0;
+  return absl::FormatTime(wholeSecond ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%E3SZ", at,
+                          absl::UTCTimeZone());
+}
+
+Result<LocalParts> localParts(Timestamp t, std::string_view zone) {
+  auto tz = loadZone(zone);
+  if (!tz) return makeError("invalid_time_zone", "unknown time zone '" + std::string(zone) + "'");
+  absl::Time at = absl::FromUnixMillis(toEpochMillis(t));
+  absl::CivilSecond cs = absl::ToCivilSecond(at, *tz);
+  LocalParts p;
+  p.hour = cs.hour();
+  switch (absl::GetWeekday(cs)) {
+    case absl::Weekday::monday: p.weekday = 1; break;
+    case absl::Weekday::tuesday: p.weekday = 2; break;
+    case absl::Weekday::wednesday: p.weekday = 3; break;
+    case absl::Weekday::thursday: p.weekday = 4; break;
+    case absl::Weekday::friday: p.weekday = 5; break;
+    case absl::Weekday::saturday: p.weekday = 6; break;
+    case absl::Weekday::sunday: p.weekday = 7; break;
+  }
+  p.date = absl::FormatCivilTime(absl::CivilDay(cs));
+  return p;
+}
+
+}  // namespace safestream::core

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs every Debian and npm package SafeStream needs. Idempotent and quiet
+# when everything is already there. Run as root on Debian 12.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+debs=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries
+  librdkafka-dev libpqxx-dev libhiredis-dev prometheus-cpp-dev libcpprest-dev libboost-dev
+  libboost-system-dev libs2-dev libabsl-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+  nlohmann-json3-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev
+  # servers and tools of the local stack
+  postgresql-15 postgresql-client-15 redis-server redis-tools prometheus kcat curl tzdata
+  util-linux procps iproute2 wrk nginx-light
+)
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages (${missing[*]}); run this script as root" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Debian postgresql package may start a cluster of its own on 5432; we do
+# not use it (the stack runs its own on a project port), so leave it be.
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing nodejs and npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+# npm packages, pinned by package-lock.json; reinstalled only when the lock changes.
+stamp="$here/node_modules/.lock-sha256"
+want="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "install-deps: npm ci (s3rver)"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" > "$stamp"
+fi

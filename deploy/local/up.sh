@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command: install, build, start the local stack and every daemon in the
+# background, stream the demo data, print where everything is, and return.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+"$here/install-deps.sh"
+echo "up: building (first build takes a few minutes on 2 cores)"
+"$here/build.sh" >/dev/null
+"$here/stack.sh" up
+"$here/daemons.sh" start
+[[ -x "$here/demo.sh" ]] && "$here/demo.sh"
+set -a; source "${SAFESTREAM_ENV_FILE:-$here/.env}"; set +a
+cat <<INFO
+
+SafeStream is running.
+  API              $SAFESTREAM_API_URL            (try: curl $SAFESTREAM_API_URL/healthz)
+  metrics          $SAFESTREAM_INGEST_METRICS_URL  (ingest)
+                   $SAFESTREAM_PROCESSOR_METRICS_URL  (processor)
+                   $SAFESTREAM_API_METRICS_URL  (api)
+  Prometheus       ${SAFESTREAM_PROMETHEUS_URL:-not configured}
+  Kafka            $SAFESTREAM_KAFKA_BOOTSTRAP      (kcat -b $SAFESTREAM_KAFKA_BOOTSTRAP -L)
+  S3               $SAFESTREAM_S3_ENDPOINT bucket $SAFESTREAM_S3_BUCKET
+  analyst SQL      psql "\$(grep ^SAFESTREAM_ANALYST_PG_URL= $here/.env | cut -d= -f2-)"
+  logs             tail -F $SAFESTREAM_RUN_DIR/logs/*.log
+  environment      $here/.env
+  stop everything  deploy/local/down.sh
+INFO

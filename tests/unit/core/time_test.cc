@@ -1,0 +1,52 @@
+#include "core/time.h"
+
+#include <gtest/gtest.h>
+
+namespace safestream::core {
+namespace {
+
+TEST(Time, ParsesRfc3339WithOffsets) {
+  auto a = parseTimestamp("2014-03-14T23:52:00Z");
+  auto b = parseTimestamp("2014-03-14T18:52:00-05:00");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  auto ms = parseTimestamp("2014-03-14T23:52:00.250Z");
+  ASSERT_TRUE(ms.ok());
+  EXPECT_EQ(formatTimestamp(*ms), "2014-03-14T23:52:00.250Z");
+}
+
+TEST(Time, LocalTimeNeedsAZoneAndHonoursDst) {
+  EXPECT_FALSE(parseTimestamp("2014-03-14T23:52:00").ok());
+  // Chicago: CST (UTC-6) before 2014-03-09 02:00, CDT (UTC-5) after.
+  auto before = parseTimestamp("2014-03-08T12:00:00", "America/Chicago");
+  auto after = parseTimestamp("2014-03-10T12:00:00", "America/Chicago");
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(formatTimestamp(*before), "2014-03-08T18:00:00Z");
+  EXPECT_EQ(formatTimestamp(*after), "2014-03-10T17:00:00Z");
+}
+
+TEST(Time, ParsesSourceFormatsWithTwelveHourClock) {
+  // SpotCrime: MM/DD/YY hh:mm AM/PM; 12:05 AM is just after midnight.
+  auto t = parseLocalTime("10/19/15 12:05 AM", "%m/%d/%y %I:%M %p", "America/Chicago");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(formatTimestamp(*t), "2015-10-19T05:05:00Z");
+  auto pm = parseLocalTime("03/14/2014 11:52:00 PM", "%m/%d/%Y %I:%M:%S %p", "America/Chicago");
+  ASSERT_TRUE(pm.ok());
+  EXPECT_EQ(formatTimestamp(*pm), "2014-03-15T04:52:00Z");
+  EXPECT_FALSE(parseLocalTime("13/45/2014", "%m/%d/%Y", "America/Chicago").ok());
+  EXPECT_FALSE(parseLocalTime("03/14/2014", "%m/%d/%Y", "Nowhere/Land").ok());
+}
+
+TEST(Time, LocalPartsGiveHourAndIsoWeekday) {
+  auto t = parseTimestamp("2014-03-15T04:52:00Z");  // Friday 23:52 in Chicago
+  ASSERT_TRUE(t.ok());
+  auto p = localParts(*t, "America/Chicago");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->hour, 23);
+  EXPECT_EQ(p->weekday, 5);
+  EXPECT_EQ(p->date, "2014-03-14");
+  EXPECT_FALSE(localParts(*t, "Bad/Zone").ok());
+}
+
+}  // namespace
+}  // namespace safestream::core
