@@ -1,0 +1,51 @@
+#pragma once
+// The processor's sink seam: the pipeline is written against ReportSink, so
+// the same pipeline test runs on in-memory fakes (unit) and on the real
+// adapters against real servers (integration).
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/kafka.h"
+#include "core/report.h"
+#include "core/result.h"
+
+namespace safestream::processor {
+
+// One validated, normalised and enriched report and where it came from.
+struct ProcessedReport {
+  core::Report report;            // report.enrichment is set
+  core::TopicPartition source;    // reports.raw partition
+  std::int64_t offset = 0;        // its offset there
+};
+
+// A batch as consumed from reports.raw (valid reports only; invalid ones went
+// to the DLQ). Offsets per partition are contiguous from firstOffset to
+// lastOffset, so sinks can name their output after the range (replays then
+// overwrite instead of duplicating).
+struct SinkBatch {
+  std::vector<ProcessedReport> reports;
+  struct Range {
+    core::TopicPartition partition;
+    std::int64_t firstOffset = 0;
+    std::int64_t lastOffset = 0;
+  };
+  std::vector<Range> ranges;
+};
+
+// Threading: write() and flush() are called from the pipeline thread only.
+// Idempotency: the same batch may be written again after a crash or a retry;
+// the effect must be as if written once.
+class ReportSink {
+ public:
+  virtual ~ReportSink() = default;
+  virtual std::string name() const = 0;
+  // Durably writes the batch before returning ok; a retriable error makes the
+  // pipeline pause, back off and retry the same batch; nothing is committed.
+  virtual core::Status write(const SinkBatch& batch) = 0;
+  // Called on shutdown and rebalance; every call has a deadline.
+  virtual core::Status flush(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace safestream::processor
