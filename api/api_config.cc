@@ -6,20 +6,48 @@ namespace safestream::api {
 
 ApiConfig parseApiConfig(int argc, char** argv) {
   ApiConfig c;
-  CLI::App app{"SafeStream API: citizen reports, subscriptions, live alerts (REST + WebSocket)",
+  CLI::App app{"SafeStream API: citizen reports, subscriptions, live alerts (REST + WebSocket), Open311 GeoReport v2",
                "safestream-api"};
   core::addOption(app, "--kafka-bootstrap", c.kafkaBootstrap, "SAFESTREAM_KAFKA_BOOTSTRAP", "Kafka bootstrap servers")->required();
   core::addOption(app, "--pg-url", c.pgUrl, "SAFESTREAM_PG_URL", "PostgreSQL URL")->required();
   core::addOption(app, "--redis-url", c.redisUrl, "SAFESTREAM_REDIS_URL", "Redis URL")->required();
-  core::addOption(app, "--s3-endpoint", c.s3Endpoint, "SAFESTREAM_S3_ENDPOINT", "S3 endpoint URL")->required();
-  core::addOption(app, "--s3-bucket", c.s3Bucket, "SAFESTREAM_S3_BUCKET", "S3 bucket for the archive");
-  core::addOption(app, "--s3-region", c.s3Region, "SAFESTREAM_S3_REGION", "S3 region used for signing");
-  app.add_option("--s3-access-key", c.s3AccessKey, "S3 access key (prefer the environment)")
-      ->envname("SAFESTREAM_S3_ACCESS_KEY")->required();
-  app.add_option("--s3-secret-key", c.s3SecretKey, "S3 secret key (prefer the environment)")
-      ->envname("SAFESTREAM_S3_SECRET_KEY")->required();
+  core::addOption(app, "--topic", c.topic, "SAFESTREAM_API_TOPIC", "Kafka topic citizen reports are published to");
+  core::addOption(app, "--host", c.host, "SAFESTREAM_API_HOST", "Bind address of the API (HTTP and WebSocket)");
+  core::addOption(app, "--port", c.port, "SAFESTREAM_API_PORT", "Port of the API (HTTP and WebSocket)")->check(CLI::Range(0, 65535));
+  core::addOption(app, "--ws-port", c.wsPort, "SAFESTREAM_API_WS_PORT",
+                  "Optional second port serving the same API (e.g. for WebSocket behind a separate proxy); 0: none")
+      ->check(CLI::Range(0, 65535));
   core::addOption(app, "--metrics-host", c.metricsHost, "SAFESTREAM_API_METRICS_HOST", "Bind address of /metrics, /healthz, /readyz");
   core::addOption(app, "--metrics-port", c.metricsPort, "SAFESTREAM_API_METRICS_PORT", "Port of /metrics, /healthz, /readyz")->check(CLI::Range(0, 65535));
+  core::addOption(app, "--max-body-bytes", c.maxBodyBytes, "SAFESTREAM_API_MAX_BODY_BYTES", "Largest request body accepted (413 above)")
+      ->check(CLI::Range(256, 16 * 1024 * 1024));
+  core::addOption(app, "--request-timeout-ms", c.requestTimeoutMs, "SAFESTREAM_API_REQUEST_TIMEOUT_MS",
+                  "A request's headers and body must arrive within this (408 otherwise)")
+      ->check(CLI::Range(100, 600000));
+  core::addOption(app, "--rate-limit-per-minute", c.rateLimitPerMinute, "SAFESTREAM_API_RATE_LIMIT_PER_MINUTE",
+                  "Writes (POST) per client and minute, shared by all instances through Redis; 0 disables")
+      ->check(CLI::Range(0.0, 1e9));
+  core::addOption(app, "--rate-limit-burst", c.rateLimitBurst, "SAFESTREAM_API_RATE_LIMIT_BURST",
+                  "Token-bucket size: writes a client may make at once")
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_flag("--trust-proxy", c.trustProxy, "Take the client address from X-Forwarded-For (only behind your own proxy)")
+      ->envname("SAFESTREAM_API_TRUST_PROXY");
+  core::addOption(app, "--io-threads", c.ioThreads, "SAFESTREAM_API_IO_THREADS", "Threads running sockets")->check(CLI::Range(1, 64));
+  core::addOption(app, "--worker-threads", c.workerThreads, "SAFESTREAM_API_WORKER_THREADS",
+                  "Threads running handlers (they wait on PostgreSQL and Redis)")
+      ->check(CLI::Range(1, 256));
+  core::addOption(app, "--publish-timeout-ms", c.publishTimeoutMs, "SAFESTREAM_API_PUBLISH_TIMEOUT_MS",
+                  "How long a POST waits for Kafka's acknowledgement before answering 503")
+      ->check(CLI::Range(100, 300000));
+  core::addOption(app, "--pg-statement-timeout-ms", c.pgStatementTimeoutMs, "SAFESTREAM_API_PG_STATEMENT_TIMEOUT_MS",
+                  "PostgreSQL statement_timeout of every query")
+      ->check(CLI::Range(100, 600000));
+  core::addOption(app, "--ws-ping-seconds", c.wsPingSeconds, "SAFESTREAM_API_WS_PING_SECONDS",
+                  "WebSocket keep-alive: ping after this much silence, drop after twice as long without a pong")
+      ->check(CLI::Range(1, 3600));
+  core::addOption(app, "--ws-max-queue", c.wsMaxQueue, "SAFESTREAM_API_WS_MAX_QUEUE",
+                  "Alerts queued for a WebSocket client that does not read before it is closed with 1008")
+      ->check(CLI::Range(1, 1000000));
   core::addOption(app, "--log-level", c.logLevel, "SAFESTREAM_LOG_LEVEL", "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   core::parseCommandLine(app, argc, argv);

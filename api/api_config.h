@@ -3,17 +3,28 @@
 
 namespace safestream::api {
 
+// Every field: a flag and a SAFESTREAM_* variable (see parseApiConfig / --help).
 struct ApiConfig {
   std::string kafkaBootstrap;
   std::string pgUrl;
   std::string redisUrl;
-  std::string s3Endpoint;
-  std::string s3Bucket = "safestream";
-  std::string s3Region = "us-east-1";
-  std::string s3AccessKey;
-  std::string s3SecretKey;
+  std::string topic = "reports.raw";
+  std::string host = "127.0.0.1";
+  int port = 58080;
+  int wsPort = 0;  // 0: WebSocket only on --port (it is served there too)
   std::string metricsHost = "127.0.0.1";
   int metricsPort = 59103;
+  int maxBodyBytes = 64 * 1024;
+  int requestTimeoutMs = 10000;
+  double rateLimitPerMinute = 120;  // per client; 0 disables the limiter
+  double rateLimitBurst = 30;
+  bool trustProxy = false;
+  int ioThreads = 2;
+  int workerThreads = 16;
+  int publishTimeoutMs = 5000;
+  int pgStatementTimeoutMs = 5000;
+  int wsPingSeconds = 15;
+  int wsMaxQueue = 256;
   std::string logLevel = "info";
 };
 

@@ -1,18 +1,19 @@
-// safestream-api: the stream api daemon.
+// safestream-api: citizen reports in, subscriptions, alert history and live
+// alerts out (REST, WebSocket, Open311). See docs/api.md.
 #include <prometheus/registry.h>
 
-#include "core/admin_server.h"
+#include "api/api_app.h"
+#include "api/api_config.h"
 #include "core/cli.h"
 #include "core/kafka.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/migrations.h"
 #include "core/shutdown.h"
-#include "api/api_config.h"
 
 int main(int argc, char** argv) {
   using namespace safestream;
-  core::ShutdownSignal shutdown;
+  core::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT in every later thread
   core::log::init("api");
   return core::runMain("safestream-api", [&] {
     api::ApiConfig cfg = api::parseApiConfig(argc, argv);
@@ -23,8 +24,10 @@ int main(int argc, char** argv) {
     }
     auto registry = std::make_shared<prometheus::Registry>();
     core::addBuildInfo(*registry, "api");
-    core::AdminServer admin(cfg.metricsHost, cfg.metricsPort, registry, [] { return core::Readiness{}; });
+    api::ApiApp app(cfg, registry);
     shutdown.wait();
+    core::log::info("shutdown_requested");
+    app.stop();
     return 0;
   });
 }

@@ -1,0 +1,189 @@
+#include "api/api_app.h"
+
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "api/alert_hub.h"
+#include "api/api_metrics.h"
+#include "api/api_service.h"
+#include "api/http_server.h"
+#include "api/kafka_report_publisher.h"
+#include "api/postgres_store.h"
+#include "api/redis_alert_listener.h"
+#include "api/redis_state.h"
+#include "core/admin_server.h"
+#include "core/kafka.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+namespace safestream::api {
+
+// Probes the dependencies every 2 s on its own thread, so /readyz answers
+// from cached state at once.
+class ReadinessProber {
+ public:
+  ReadinessProber(core::KafkaSettings kafka, PgPool& pg, RedisPool& redis, RedisAlertListener& listener)
+      : kafka_(std::move(kafka)), pg_(pg), redis_(redis), listener_(listener) {
+    probe();
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!stop_) {
+        cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_; });
+        if (stop_) break;
+        lock.unlock();
+        probe();
+        lock.lock();
+      }
+    });
+  }
+  ~ReadinessProber() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  core::Readiness state() {
+    std::lock_guard lock(stateMu_);
+    return state_;
+  }
+
+ private:
+  void probe() {
+    core::Readiness r;
+    if (auto s = core::checkKafka(kafka_, std::chrono::seconds(2)); !s) r.problems.push_back("kafka: " + s.error().message);
+    if (auto s = pg_.ping(); !s) r.problems.push_back("postgres: " + s.error().message);
+    if (auto s = redis_.ping(); !s) r.problems.push_back("redis: " + s.error().message);
+    if (!listener_.connected()) r.problems.push_back("redis: live-alert listener not subscribed");
+    r.ready = r.problems.empty();
+    std::lock_guard lock(stateMu_);
+    state_ = std::move(r);
+  }
+  core::KafkaSettings kafka_;
+  PgPool& pg_;
+  RedisPool& redis_;
+  RedisAlertListener& listener_;
+  std::mutex mu_, stateMu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  core::Readiness state_;
+  std::thread thread_;
+};
+
+struct ApiApp::Impl {
+  std::shared_ptr<prometheus::Registry> registry;
+  ApiMetrics metrics;
+  core::KafkaProducer producer;
+  KafkaReportPublisher publisher;
+  PgPool pg;
+  PostgresReportStore reports;
+  PostgresSubscriptionStore subscriptions;
+  RedisPool redis;
+  RedisRateLimiter limiter;
+  RedisIdempotencyStore idempotency;
+  RedisAlertHistory history;
+  AlertHub hub;
+  RedisAlertListener listener;
+  ReadinessProber readiness;
+  std::unique_ptr<ApiService> service;
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<core::AdminServer> admin;
+
+  Impl(const ApiConfig& c, std::shared_ptr<prometheus::Registry> reg)
+      : registry(std::move(reg)),
+        metrics(*registry),
+        producer(core::KafkaSettings{c.kafkaBootstrap, {{"message.timeout.ms", std::to_string(c.publishTimeoutMs)}}},
+                 core::ProducerOptions{.idempotent = true, .compression = "lz4", .lingerMs = 1, .clientId = "safestream-api"}),
+        publisher(producer, c.topic),
+        pg(c.pgUrl, c.pgStatementTimeoutMs),
+        reports(pg),
+        subscriptions(pg),
+        redis(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
+        limiter(redis, c.rateLimitPerMinute, c.rateLimitBurst),
+        idempotency(redis),
+        history(redis),
+        listener(c.redisUrl, hub, &metrics),
+        readiness(core::KafkaSettings{c.kafkaBootstrap, {}}, pg, redis, listener) {
+    ServiceDeps d;
+    d.publisher = &publisher;
+    d.reports = &reports;
+    d.subscriptions = &subscriptions;
+    d.rateLimiter = c.rateLimitPerMinute > 0 ? &limiter : nullptr;
+    d.idempotency = &idempotency;
+    d.alerts = &history;
+    d.metrics = &metrics;
+    auto text = [](int status, std::string contentType, std::string body) {
+      HttpResponse r;
+      r.status = status;
+      r.contentType = std::move(contentType);
+      r.body = std::move(body);
+      return r;
+    };
+    d.extraRoutes.push_back({"GET", "/healthz", [text](HttpRequest&, Responder respond) {
+                               respond(text(200, "application/json", R"({"status":"ok"})"));
+                             }});
+    d.extraRoutes.push_back({"GET", "/readyz", [this, text](HttpRequest&, Responder respond) {
+                               auto r = readiness.state();
+                               std::string problems;
+                               for (const auto& p : r.problems) problems += (problems.empty() ? "" : ",") + jsonString(p);
+                               respond(text(r.ready ? 200 : 503, "application/json",
+                                            std::string("{\"status\":\"") + (r.ready ? "ready" : "not_ready") +
+                                                "\",\"problems\":[" + problems + "]}"));
+                             }});
+    d.extraRoutes.push_back({"GET", "/metrics", [this, text](HttpRequest&, Responder respond) {
+                               respond(text(200, "text/plain; version=0.0.4", core::serializeMetrics(*registry)));
+                             }});
+    d.extraRoutes.push_back({"GET", "/openapi.yaml", [text](HttpRequest&, Responder respond) {
+                               respond(text(200, "application/yaml", openApiYaml()));
+                             }});
+    service = std::make_unique<ApiService>(std::move(d));
+    if (!listener.waitSubscribed(std::chrono::seconds(5))) {
+      throw core::ConfigError("Redis at " + core::log::redactUrl(c.redisUrl) + " did not accept PSUBSCRIBE within 5 s");
+    }
+    ServerOptions o;
+    o.host = c.host;
+    o.port = c.port;
+    o.extraPort = c.wsPort;
+    o.ioThreads = c.ioThreads;
+    o.workerThreads = c.workerThreads;
+    o.maxBodyBytes = static_cast<std::size_t>(c.maxBodyBytes);
+    o.requestTimeout = std::chrono::milliseconds(c.requestTimeoutMs);
+    o.trustProxy = c.trustProxy;
+    o.wsPingInterval = std::chrono::seconds(c.wsPingSeconds);
+    o.wsMaxQueue = static_cast<std::size_t>(c.wsMaxQueue);
+    LiveHooks live;
+    live.hub = &hub;
+    live.history = &history;
+    live.authorize = [this](const std::string& id, const std::string& token) -> std::optional<HttpResponse> {
+      HttpResponse error;
+      auto sub = service->authorize(id, token, error);
+      if (sub) return std::nullopt;
+      return error;
+    };
+    server = std::make_unique<HttpServer>(
+        o, [this](HttpRequest req, Responder respond) { service->handle(std::move(req), std::move(respond)); }, live,
+        &metrics);
+    admin = std::make_unique<core::AdminServer>(c.metricsHost, c.metricsPort, registry, [this] { return readiness.state(); });
+  }
+};
+
+ApiApp::ApiApp(const ApiConfig& config, std::shared_ptr<prometheus::Registry> registry)
+    : impl_(std::make_unique<Impl>(config, std::move(registry))) {}
+
+ApiApp::~ApiApp() { stop(); }
+
+void ApiApp::stop() {
+  if (!impl_) return;
+  impl_->admin.reset();
+  if (impl_->server) impl_->server->stop();
+  impl_->listener.stop();
+  if (!impl_->producer.flush(std::chrono::seconds(5))) core::log::warn("producer_flush_timeout");
+}
+
+int ApiApp::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+}  // namespace safestream::api

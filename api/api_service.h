@@ -1,0 +1,85 @@
+#pragma once
+// The REST and Open311 route handlers. Transport-free: the Beast server
+// (http_server.cc) turns bytes into HttpRequest and calls handle(); unit
+// tests call handle() directly with fakes behind the ports.
+//
+// Threading: handle() is called from the server's worker pool, concurrently.
+// The responder may run on a Kafka delivery thread (POST /v1/reports).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_types.h"
+#include "api/ports.h"
+#include "api/router.h"
+#include "core/time.h"
+
+namespace safestream::api {
+
+class ApiMetrics;
+
+struct ServiceDeps {
+  ReportPublisher* publisher = nullptr;
+  ReportStore* reports = nullptr;
+  SubscriptionStore* subscriptions = nullptr;
+  RateLimiter* rateLimiter = nullptr;       // null: no rate limit
+  IdempotencyStore* idempotency = nullptr;  // null: Idempotency-Key ignored
+  AlertHistory* alerts = nullptr;
+  const core::Clock* clock = nullptr;
+  ApiMetrics* metrics = nullptr;            // may be null in tests
+  // Extra routes served by the transport owner (/metrics, /healthz, /readyz, /openapi.yaml).
+  std::vector<Route> extraRoutes;
+};
+
+class ApiService {
+ public:
+  explicit ApiService(ServiceDeps deps);
+
+  // Routes, runs the handler and calls `respond` exactly once. Never throws:
+  // an exception in a handler becomes a 500 JSON error without details.
+  void handle(HttpRequest req, Responder respond);
+
+  const Router& router() const { return router_; }
+
+  // Checks a bearer token against a subscription: the subscription or an
+  // error response (401 missing, 403 wrong token, 404 unknown id). Used by
+  // the WebSocket upgrade too.
+  core::Result<core::Subscription> authorize(const std::string& subscriptionId, const std::string& token,
+                                             HttpResponse& error);
+
+ private:
+  void postReport(HttpRequest& req, Responder respond);
+  void getReport(HttpRequest& req, Responder respond);
+  void listReports(HttpRequest& req, Responder respond);
+  void createSubscription(HttpRequest& req, Responder respond);
+  void getSubscription(HttpRequest& req, Responder respond);
+  void patchSubscription(HttpRequest& req, Responder respond);
+  void deleteSubscription(HttpRequest& req, Responder respond);
+  void listAlerts(HttpRequest& req, Responder respond);
+  void open311Services(HttpRequest& req, Responder respond);
+  void open311Service(HttpRequest& req, Responder respond);
+  void open311Post(HttpRequest& req, Responder respond);
+  void open311List(HttpRequest& req, Responder respond);
+  void open311Get(HttpRequest& req, Responder respond);
+
+  // Rate limit + publish + idempotency shared by the JSON and Open311 posts.
+  // `render` builds the success response from the report id.
+  void submit(HttpRequest& req, const core::Report& report, std::function<HttpResponse(const std::string&)> render,
+              std::function<HttpResponse(HttpResponse)> renderError, Responder respond);
+  bool checkRate(HttpRequest& req, const std::function<HttpResponse(HttpResponse)>& renderError, Responder& respond);
+  core::Result<core::Subscription> authorizeRequest(HttpRequest& req, HttpResponse& error);
+
+  ServiceDeps deps_;
+  core::SystemClock systemClock_;
+  Router router_;
+};
+
+// Open311's error format: [{"code": <status>, "description": "..."}].
+HttpResponse open311Error(int status, std::string_view description);
+// Converts our {"error":{...}} response into the Open311 array (same status).
+HttpResponse toOpen311Error(HttpResponse r);
+
+// FNV-1a 64 of the body, hex: the Idempotency-Key fingerprint.
+std::string bodyFingerprint(std::string_view body);
+
+}  // namespace safestream::api

@@ -1,0 +1,100 @@
+#pragma once
+// The domain interfaces the API's handlers are written against. Adapters:
+// kafka_report_publisher.cc (Kafka), postgres_store.cc (PostgreSQL),
+// redis_state.cc (Redis). Unit tests use in-memory fakes.
+//
+// Threading: every method may be called concurrently from the worker pool;
+// implementations guard their connections. Every call has a timeout inside
+// the adapter and reports failure as data (retriable errors -> 503).
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/report_query.h"
+#include "core/report.h"
+#include "core/result.h"
+#include "core/subscription.h"
+
+namespace safestream::api {
+
+class ReportPublisher {
+ public:
+  virtual ~ReportPublisher() = default;
+  // Publishes to reports.raw; `done` runs exactly once (any thread) after the
+  // broker acknowledged with acks=all, or with the error.
+  virtual void publish(const core::Report& report, std::function<void(core::Status)> done) = 0;
+};
+
+class ReportStore {
+ public:
+  virtual ~ReportStore() = default;
+  virtual core::Result<std::optional<PublicReport>> get(const std::string& id) = 0;
+  virtual core::Result<ReportPage> query(const ReportQuery& q) = 0;
+};
+
+class SubscriptionStore {
+ public:
+  virtual ~SubscriptionStore() = default;
+  virtual core::Status create(const core::Subscription& s) = 0;
+  virtual core::Result<std::optional<core::Subscription>> get(const std::string& id) = 0;
+  // Replaces the filters and area of an existing row; false if it is gone.
+  virtual core::Result<bool> update(const core::Subscription& s) = 0;
+  virtual core::Result<bool> remove(const std::string& id) = 0;
+};
+
+struct RateDecision {
+  bool allowed = true;
+  int retryAfterSeconds = 0;
+  long long remaining = 0;
+};
+
+class RateLimiter {
+ public:
+  virtual ~RateLimiter() = default;
+  // Takes one token from the bucket of `clientKey`.
+  virtual core::Result<RateDecision> take(const std::string& clientKey) = 0;
+};
+
+// Stored outcome of a request made with an Idempotency-Key.
+struct StoredResponse {
+  std::string fingerprint;  // of the request body: another body with the same key is refused
+  bool pending = true;      // the first request is still being processed
+  int status = 0;
+  std::string body;
+  std::string location;
+};
+
+class IdempotencyStore {
+ public:
+  virtual ~IdempotencyStore() = default;
+  // Reserves `key` for this request (returns nullopt), or returns what is
+  // already stored under it.
+  virtual core::Result<std::optional<StoredResponse>> reserve(const std::string& key, const std::string& fingerprint) = 0;
+  virtual core::Status complete(const std::string& key, const StoredResponse& response) = 0;
+  // Frees the key after a failure so the client's retry can try again.
+  virtual core::Status release(const std::string& key) = 0;
+};
+
+struct AlertEntry {
+  std::string cursor;  // Redis stream entry id
+  std::string json;    // the alert JSON as published (with "cursor" added)
+};
+
+class AlertHistory {
+ public:
+  virtual ~AlertHistory() = default;
+  // Entries strictly after `after` ("" or "0": from the start), oldest first.
+  virtual core::Result<std::vector<AlertEntry>> after(const std::string& subscriptionId, const std::string& after,
+                                                      int limit) = 0;
+  // The newest entry id, or "0" when the stream is empty: where a live
+  // connection without a cursor starts, so a reconnect of the listener can
+  // re-read from there.
+  virtual core::Result<std::string> lastCursor(const std::string& subscriptionId) = 0;
+};
+
+// Readiness of a dependency for /readyz (cached state, quick).
+using ReadinessProbe = std::function<std::optional<std::string>()>;  // problem text, or nullopt when fine
+
+}  // namespace safestream::api

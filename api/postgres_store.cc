@@ -1,0 +1,281 @@
+#include "api/postgres_store.h"
+
+#include <pqxx/pqxx>
+
+#include <sstream>
+
+#include "core/log.h"
+
+namespace safestream::api {
+
+struct PgPool::Impl {
+  std::string url;
+  std::mutex mu;
+  std::vector<std::unique_ptr<pqxx::connection>> idle;
+
+  std::unique_ptr<pqxx::connection> acquire() {
+    {
+      std::lock_guard lock(mu);
+      if (!idle.empty()) {
+        auto c = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+    }
+    return std::make_unique<pqxx::connection>(url);
+  }
+  void release(std::unique_ptr<pqxx::connection> c) {
+    std::lock_guard lock(mu);
+    if (idle.size() < 32 && c->is_open()) idle.push_back(std::move(c));
+  }
+
+  // Runs fn(connection) and maps failures to errors: connection problems
+  // are retriable (503), anything else is logged and also a 503.
+  template <typename T, typename F>
+  core::Result<T> run(F&& fn) {
+    std::unique_ptr<pqxx::connection> c;
+    try {
+      c = acquire();
+      T out = fn(*c);
+      release(std::move(c));
+      return out;
+    } catch (const pqxx::broken_connection& e) {
+      return core::makeError("postgres_unreachable", std::string("PostgreSQL: ") + e.what(), "", true);
+    } catch (const std::exception& e) {
+      core::log::warn("postgres_query_failed", {{"message", std::string(e.what())}});
+      if (c && c->is_open()) release(std::move(c));
+      return core::makeError("postgres_error", std::string("PostgreSQL: ") + e.what(), "", true);
+    }
+  }
+};
+
+PgPool::PgPool(std::string url, int statementTimeoutMs) : impl_(std::make_unique<Impl>()) {
+  const char sep = url.find('?') == std::string::npos ? '?' : '&';
+  impl_->url = url + sep + "connect_timeout=5&options=-c%20statement_timeout%3D" + std::to_string(statementTimeoutMs);
+}
+
+PgPool::~PgPool() = default;
+
+core::Status PgPool::ping() {
+  auto r = impl_->run<int>([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec1("SELECT 1")[0].as<int>();
+  });
+  if (!r) return r.error();
+  return core::okStatus();
+}
+
+namespace {
+
+constexpr const char* kReportColumns =
+    "id::text, source, category, severity, description, "
+    "(extract(epoch from occurred_at) * 1000)::bigint, (extract(epoch from reported_at) * 1000)::bigint, "
+    "lat, lon, address, neighbourhood, time_zone";
+
+PublicReport rowToReport(const pqxx::row& row) {
+  PublicReport r;
+  r.id = row[0].as<std::string>();
+  r.source = row[1].as<std::string>();
+  r.category = row[2].as<std::string>();
+  r.severity = row[3].as<int>();
+  r.description = row[4].as<std::string>();
+  r.occurredAt = core::fromEpochMillis(row[5].as<long long>());
+  r.reportedAt = core::fromEpochMillis(row[6].as<long long>());
+  if (!row[7].is_null()) r.lat = row[7].as<double>();
+  if (!row[8].is_null()) r.lon = row[8].as<double>();
+  if (!row[9].is_null()) r.address = row[9].as<std::string>();
+  if (!row[10].is_null()) r.neighbourhood = row[10].as<std::string>();
+  if (!row[11].is_null()) r.timeZone = row[11].as<std::string>();
+  return r;
+}
+
+std::string num(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+PostgresReportStore::PostgresReportStore(PgPool& pool) : pool_(pool) {}
+
+core::Result<std::optional<PublicReport>> PostgresReportStore::get(const std::string& id) {
+  return pool_.impl().run<std::optional<PublicReport>>([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params(std::string("SELECT ") + kReportColumns +
+                                   " FROM reports WHERE id = $1::uuid ORDER BY processed_at DESC LIMIT 1",
+                               id);
+    if (rows.empty()) return std::optional<PublicReport>();
+    return std::optional<PublicReport>(rowToReport(rows[0]));
+  });
+}
+
+core::Result<ReportPage> PostgresReportStore::query(const ReportQuery& q) {
+  return pool_.impl().run<ReportPage>([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    // Values are validated numbers, times and taxonomy names, and still go
+    // through quote() so nothing from the request reaches SQL unescaped.
+    std::string sql = std::string("SELECT ") + kReportColumns;
+    std::string where = " WHERE duplicate_of IS NULL";
+    if (q.near) {
+      const std::string lat = num(q.near->lat), lon = num(q.near->lon);
+      const std::string distance = "(2 * 6371008.8 * asin(least(1, sqrt(power(sin(radians(lat - " + lat +
+                                   ") / 2), 2) + cos(radians(" + lat + ")) * cos(radians(lat)) * power(sin(radians(lon - " +
+                                   lon + ") / 2), 2)))))";
+      sql += ", " + distance + " AS distance_m";
+      // Bounding box first (index-friendly, cheap), then the exact distance.
+      auto box = boxAround(*q.near);
+      where += " AND lat BETWEEN " + num(box.minLat) + " AND " + num(box.maxLat) + " AND lon BETWEEN " +
+               num(box.minLon) + " AND " + num(box.maxLon) + " AND " + distance + " <= " + num(q.near->radiusM);
+    }
+    if (q.bbox) {
+      where += " AND lat BETWEEN " + num(q.bbox->minLat) + " AND " + num(q.bbox->maxLat) + " AND lon BETWEEN " +
+               num(q.bbox->minLon) + " AND " + num(q.bbox->maxLon);
+    }
+    if (q.since) where += " AND occurred_at >= " + tx.quote(core::formatTimestamp(*q.since)) + "::timestamptz";
+    if (q.until) where += " AND occurred_at < " + tx.quote(core::formatTimestamp(*q.until)) + "::timestamptz";
+    if (!q.categories.empty()) {
+      std::string list;
+      for (const auto& cat : q.categories) list += (list.empty() ? "" : ",") + tx.quote(cat);
+      where += " AND category IN (" + list + ")";
+    }
+    if (q.source) where += " AND source = " + tx.quote(*q.source);
+    if (q.cursor) {
+      where += " AND (occurred_at, id) < (" + tx.quote(core::formatTimestamp(q.cursor->occurredAt)) +
+               "::timestamptz, " + tx.quote(q.cursor->id) + "::uuid)";
+    }
+    sql += " FROM reports" + where + " ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1);
+    auto rows = tx.exec(sql);
+    ReportPage page;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.reports.size()) == q.limit) break;
+      auto r = rowToReport(row);
+      if (q.near) r.distanceM = row[12].as<double>();
+      page.reports.push_back(std::move(r));
+    }
+    if (static_cast<int>(rows.size()) > q.limit) {
+      const auto& last = page.reports.back();
+      page.nextCursor = encodeCursor(ReportCursor{last.occurredAt, last.id});
+    }
+    return page;
+  });
+}
+
+PostgresSubscriptionStore::PostgresSubscriptionStore(PgPool& pool) : pool_(pool) {}
+
+namespace {
+
+std::string textArray(pqxx::transaction_base& tx, const std::vector<std::string>& items) {
+  std::string out = "ARRAY[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + tx.quote(items[i]);
+  return out + "]::text[]";
+}
+
+std::string orNull(pqxx::transaction_base& tx, bool present, const std::string& value) {
+  return present ? tx.quote(value) : "NULL";
+}
+
+// Column values of a subscription, in the order of kSubscriptionColumns.
+std::vector<std::string> subscriptionValues(pqxx::transaction_base& tx, const core::Subscription& s) {
+  const bool circle = s.areaType == core::AreaType::circle;
+  const bool hood = s.areaType == core::AreaType::neighbourhood;
+  const bool poly = s.areaType == core::AreaType::polygon;
+  return {tx.quote(s.tokenHash),
+          tx.quote(std::string(core::areaTypeName(s.areaType))),
+          circle ? num(s.center.lat) : "NULL",
+          circle ? num(s.center.lon) : "NULL",
+          circle ? num(s.radiusM) : "NULL",
+          orNull(tx, hood, s.neighbourhood),
+          poly ? tx.quote(core::polygonToJson(s.polygon)) + "::jsonb" : "NULL",
+          textArray(tx, s.categories),
+          std::to_string(s.minSeverity),
+          tx.quote(s.timeZone),
+          s.quietHours ? std::to_string(s.quietHours->startMinute) : "NULL",
+          s.quietHours ? std::to_string(s.quietHours->endMinute) : "NULL",
+          s.maxPerHour ? std::to_string(*s.maxPerHour) : "NULL"};
+}
+
+const std::vector<std::string> kSubscriptionColumns = {
+    "token_hash", "area_type", "center_lat", "center_lon", "radius_m", "neighbourhood", "polygon",
+    "categories", "min_severity", "time_zone", "quiet_start", "quiet_end", "max_per_hour"};
+
+}  // namespace
+
+core::Status PostgresSubscriptionStore::create(const core::Subscription& s) {
+  auto r = pool_.impl().run<bool>([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto values = subscriptionValues(tx, s);
+    std::string cols = "id", vals = tx.quote(s.id) + "::uuid";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      cols += ", " + kSubscriptionColumns[i];
+      vals += ", " + values[i];
+    }
+    tx.exec0("INSERT INTO subscriptions (" + cols + ") VALUES (" + vals + ")");
+    tx.commit();
+    return true;
+  });
+  if (!r) return r.error();
+  return core::okStatus();
+}
+
+core::Result<std::optional<core::Subscription>> PostgresSubscriptionStore::get(const std::string& id) {
+  return pool_.impl().run<std::optional<core::Subscription>>([&](pqxx::connection& c) -> std::optional<core::Subscription> {
+    pqxx::read_transaction tx(c);
+    auto rows = tx.exec_params(
+        "SELECT id::text, token_hash, area_type, center_lat, center_lon, radius_m, neighbourhood, polygon::text, "
+        "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour "
+        "FROM subscriptions WHERE id = $1::uuid",
+        id);
+    if (rows.empty()) return std::nullopt;
+    const auto& row = rows[0];
+    core::Subscription s;
+    s.id = row[0].as<std::string>();
+    s.tokenHash = row[1].as<std::string>();
+    s.areaType = core::parseAreaType(row[2].as<std::string>()).value_or(core::AreaType::circle);
+    if (!row[3].is_null()) s.center = core::GeoPoint{row[3].as<double>(), row[4].as<double>()};
+    if (!row[5].is_null()) s.radiusM = row[5].as<double>();
+    if (!row[6].is_null()) s.neighbourhood = row[6].as<std::string>();
+    if (!row[7].is_null()) {
+      auto poly = core::parsePolygonJson(row[7].as<std::string>());
+      if (poly) s.polygon = std::move(*poly);
+    }
+    // array_to_json gives ["a","b"]; category names are plain taxonomy words.
+    std::string cats = row[8].as<std::string>();
+    std::size_t pos = 0;
+    while ((pos = cats.find('"', pos)) != std::string::npos) {
+      auto end = cats.find('"', pos + 1);
+      if (end == std::string::npos) break;
+      s.categories.push_back(cats.substr(pos + 1, end - pos - 1));
+      pos = end + 1;
+    }
+    s.minSeverity = row[9].as<int>();
+    s.timeZone = row[10].as<std::string>();
+    if (!row[11].is_null() && !row[12].is_null()) s.quietHours = core::QuietHours{row[11].as<int>(), row[12].as<int>()};
+    if (!row[13].is_null()) s.maxPerHour = row[13].as<int>();
+    return s;
+  });
+}
+
+core::Result<bool> PostgresSubscriptionStore::update(const core::Subscription& s) {
+  return pool_.impl().run<bool>([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto values = subscriptionValues(tx, s);
+    std::string set = "updated_at = now()";
+    for (std::size_t i = 1; i < values.size(); ++i) set += ", " + kSubscriptionColumns[i] + " = " + values[i];
+    auto r = tx.exec("UPDATE subscriptions SET " + set + " WHERE id = " + tx.quote(s.id) + "::uuid");
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+core::Result<bool> PostgresSubscriptionStore::remove(const std::string& id) {
+  return pool_.impl().run<bool>([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM subscriptions WHERE id = $1::uuid", id);
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+}  // namespace safestream::api

@@ -1,0 +1,53 @@
+#pragma once
+// PostgreSQL adapters (libpqxx): reads of the reports table and the
+// subscriptions table. A small pool of connections, each used by one caller
+// at a time; statement_timeout bounds every query. Never selects the
+// private columns (contact, raw).
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/ports.h"
+
+namespace safestream::api {
+
+class PgPool {
+ public:
+  // Adds connect_timeout and statement_timeout to `url`; connects lazily.
+  PgPool(std::string url, int statementTimeoutMs);
+  ~PgPool();
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+  core::Status ping();
+
+  struct Impl;  // pqxx stays in postgres_store.cc
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class PostgresReportStore final : public ReportStore {
+ public:
+  explicit PostgresReportStore(PgPool& pool);
+  core::Result<std::optional<PublicReport>> get(const std::string& id) override;
+  core::Result<ReportPage> query(const ReportQuery& q) override;
+
+ private:
+  PgPool& pool_;
+};
+
+class PostgresSubscriptionStore final : public SubscriptionStore {
+ public:
+  explicit PostgresSubscriptionStore(PgPool& pool);
+  core::Status create(const core::Subscription& s) override;
+  core::Result<std::optional<core::Subscription>> get(const std::string& id) override;
+  core::Result<bool> update(const core::Subscription& s) override;
+  core::Result<bool> remove(const std::string& id) override;
+
+ private:
+  PgPool& pool_;
+};
+
+}  // namespace safestream::api

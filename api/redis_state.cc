@@ -1,0 +1,178 @@
+#include "api/redis_state.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "api/alert_hub.h"
+
+namespace safestream::api {
+
+using nlohmann::json;
+
+RedisPool::RedisPool(core::RedisSettings settings) : settings_(std::move(settings)) {
+  core::RedisClient probe(settings_);  // validates the URL now (ConfigError)
+}
+
+std::unique_ptr<core::RedisClient> RedisPool::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return std::make_unique<core::RedisClient>(settings_);
+}
+
+void RedisPool::release(std::unique_ptr<core::RedisClient> c) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < 64) idle_.push_back(std::move(c));
+}
+
+core::Result<core::RedisReply> RedisPool::command(const std::vector<std::string>& argv) {
+  auto c = acquire();
+  auto r = c->command(argv);
+  release(std::move(c));
+  return r;
+}
+
+core::Status RedisPool::ping() {
+  auto c = acquire();
+  auto r = c->ping();
+  release(std::move(c));
+  return r;
+}
+
+namespace {
+// KEYS[1] bucket; ARGV rate per ms, burst. Returns {allowed, retry_ms, remaining}.
+// Uses the server's TIME so API instances with skewed clocks agree.
+constexpr const char* kTokenBucket = R"lua(
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
+local allowed, retry = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return {allowed, retry, math.floor(tokens)}
+)lua";
+}  // namespace
+
+RedisRateLimiter::RedisRateLimiter(RedisPool& pool, double perMinute, double burst)
+    : pool_(pool), perMinute_(perMinute), burst_(burst) {}
+
+core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) {
+  char rate[32], burst[32];
+  std::snprintf(rate, sizeof rate, "%.12g", perMinute_ / 60000.0);
+  std::snprintf(burst, sizeof burst, "%.12g", burst_);
+  auto r = pool_.command({"EVAL", kTokenBucket, "1", "safestream:ratelimit:" + clientKey, rate, burst});
+  if (!r) return r.error();
+  if (r->type != core::RedisReply::Type::array || r->elements.size() != 3) {
+    return core::makeError("redis_error", "unexpected reply from the rate-limit script");
+  }
+  RateDecision d;
+  d.allowed = r->elements[0].integer == 1;
+  d.retryAfterSeconds = d.allowed ? 0 : static_cast<int>(std::max<long long>(1, (r->elements[1].integer + 999) / 1000));
+  d.remaining = r->elements[2].integer;
+  return d;
+}
+
+namespace {
+std::string encodeStored(const StoredResponse& s) {
+  return json{{"fp", s.fingerprint}, {"pending", s.pending}, {"status", s.status}, {"body", s.body},
+              {"location", s.location}}
+      .dump();
+}
+std::optional<StoredResponse> decodeStored(const std::string& text) {
+  auto d = json::parse(text, nullptr, false);
+  if (d.is_discarded() || !d.is_object()) return std::nullopt;
+  StoredResponse s;
+  s.fingerprint = d.value("fp", "");
+  s.pending = d.value("pending", true);
+  s.status = d.value("status", 0);
+  s.body = d.value("body", "");
+  s.location = d.value("location", "");
+  return s;
+}
+std::string idemKey(const std::string& key) { return "safestream:idem:" + key; }
+}  // namespace
+
+RedisIdempotencyStore::RedisIdempotencyStore(RedisPool& pool) : pool_(pool) {}
+
+core::Result<std::optional<StoredResponse>> RedisIdempotencyStore::reserve(const std::string& key,
+                                                                            const std::string& fingerprint) {
+  StoredResponse pending{fingerprint, true, 0, "", ""};
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto set = pool_.command({"SET", idemKey(key), encodeStored(pending), "NX", "EX", "60"});
+    if (!set) return set.error();
+    if (set->type == core::RedisReply::Type::status) return std::optional<StoredResponse>();
+    auto got = pool_.command({"GET", idemKey(key)});
+    if (!got) return got.error();
+    if (got->type == core::RedisReply::Type::nil) continue;  // expired in between: try to reserve again
+    auto stored = decodeStored(got->str);
+    if (!stored) return core::makeError("redis_error", "unreadable idempotency record");
+    return stored;
+  }
+  return core::makeError("redis_error", "idempotency key kept changing", "", true);
+}
+
+core::Status RedisIdempotencyStore::complete(const std::string& key, const StoredResponse& response) {
+  auto r = pool_.command({"SET", idemKey(key), encodeStored(response), "EX", "86400"});
+  if (!r) return r.error();
+  return core::okStatus();
+}
+
+core::Status RedisIdempotencyStore::release(const std::string& key) {
+  auto r = pool_.command({"DEL", idemKey(key)});
+  if (!r) return r.error();
+  return core::okStatus();
+}
+
+std::string withCursor(const std::string& alertJson, const std::string& cursor) {
+  auto d = json::parse(alertJson, nullptr, false);
+  if (d.is_discarded() || !d.is_object()) return {};
+  d["cursor"] = cursor;
+  return d.dump();
+}
+
+RedisAlertHistory::RedisAlertHistory(RedisPool& pool) : pool_(pool) {}
+
+core::Result<std::vector<AlertEntry>> RedisAlertHistory::after(const std::string& subscriptionId,
+                                                               const std::string& after, int limit) {
+  const std::string start = (after.empty() || after == "0") ? "-" : "(" + after;
+  auto r = pool_.command({"XRANGE", std::string(kAlertStreamPrefix) + subscriptionId, start, "+", "COUNT",
+                          std::to_string(limit)});
+  if (!r) return r.error();
+  std::vector<AlertEntry> out;
+  for (const auto& e : r->elements) {
+    if (e.elements.size() != 2) continue;
+    const auto& fields = e.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (fields[i].str != "alert") continue;
+      auto j = withCursor(fields[i + 1].str, e.elements[0].str);
+      if (!j.empty()) out.push_back(AlertEntry{e.elements[0].str, std::move(j)});
+    }
+  }
+  return out;
+}
+
+core::Result<std::string> RedisAlertHistory::lastCursor(const std::string& subscriptionId) {
+  auto r = pool_.command({"XREVRANGE", std::string(kAlertStreamPrefix) + subscriptionId, "+", "-", "COUNT", "1"});
+  if (!r) return r.error();
+  if (r->elements.empty() || r->elements[0].elements.empty()) return std::string("0");
+  return r->elements[0].elements[0].str;
+}
+
+}  // namespace safestream::api

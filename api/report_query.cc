@@ -1,0 +1,200 @@
+#include "api/report_query.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "api/citizen_report.h"
+#include "api/http_types.h"
+#include "core/report_id.h"
+
+namespace safestream::api {
+
+using core::makeError;
+
+namespace {
+
+bool parseDouble(std::string_view s, double& out) {
+  if (s.empty() || s.size() > 32) return false;
+  std::string copy(s);
+  char* end = nullptr;
+  out = std::strtod(copy.c_str(), &end);
+  return end == copy.c_str() + copy.size() && std::isfinite(out);
+}
+
+std::vector<std::string_view> splitComma(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (true) {
+    auto c = s.find(',', pos);
+    out.push_back(s.substr(pos, c == std::string_view::npos ? std::string_view::npos : c - pos));
+    if (c == std::string_view::npos) break;
+    pos = c + 1;
+  }
+  return out;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.7g", v);
+  return buf;
+}
+
+}  // namespace
+
+core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::string>& params) {
+  static const std::set<std::string> kKnown = {"bbox", "near", "radius", "since", "until", "category",
+                                               "source", "limit", "cursor"};
+  for (const auto& [k, _] : params) {
+    if (!kKnown.count(k)) return makeError("unknown_parameter", "unknown query parameter '" + k.substr(0, 40) + "'", k.substr(0, 40));
+  }
+  ReportQuery q;
+  auto get = [&](const char* k) -> const std::string* {
+    auto it = params.find(k);
+    return it == params.end() ? nullptr : &it->second;
+  };
+  if (get("bbox") && get("near")) return makeError("invalid_parameter", "give bbox or near, not both", "bbox");
+  if (auto b = get("bbox")) {
+    auto parts = splitComma(*b);
+    BoundingBox box;
+    if (parts.size() != 4 || !parseDouble(parts[0], box.minLon) || !parseDouble(parts[1], box.minLat) ||
+        !parseDouble(parts[2], box.maxLon) || !parseDouble(parts[3], box.maxLat)) {
+      return makeError("invalid_parameter", "bbox must be minLon,minLat,maxLon,maxLat", "bbox");
+    }
+    if (box.minLat < -90 || box.maxLat > 90 || box.minLon < -180 || box.maxLon > 180 || box.minLat > box.maxLat ||
+        box.minLon > box.maxLon) {
+      return makeError("invalid_parameter", "bbox is outside -180..180/-90..90 or its minimum exceeds its maximum", "bbox");
+    }
+    q.bbox = box;
+  }
+  if (auto n = get("near")) {
+    auto parts = splitComma(*n);
+    NearQuery near;
+    if (parts.size() != 2 || !parseDouble(parts[0], near.lat) || !parseDouble(parts[1], near.lon)) {
+      return makeError("invalid_parameter", "near must be lat,lon", "near");
+    }
+    if (near.lat < -90 || near.lat > 90 || near.lon < -180 || near.lon > 180) {
+      return makeError("invalid_parameter", "near must be lat from -90 to 90 and lon from -180 to 180", "near");
+    }
+    if (auto r = get("radius")) {
+      if (!parseDouble(*r, near.radiusM) || near.radiusM <= 0 || near.radiusM > kMaxNearRadiusM) {
+        return makeError("invalid_parameter", "radius must be metres, more than 0 and at most 50000", "radius");
+      }
+    }
+    q.near = near;
+  } else if (get("radius")) {
+    return makeError("invalid_parameter", "radius needs near=lat,lon", "radius");
+  }
+  for (const char* key : {"since", "until"}) {
+    if (auto t = get(key)) {
+      auto ts = core::parseTimestamp(*t);
+      if (!ts) return makeError("invalid_parameter", std::string(key) + " must be an RFC 3339 time with an offset", key);
+      (std::string_view(key) == "since" ? q.since : q.until) = *ts;
+    }
+  }
+  if (q.since && q.until && *q.since >= *q.until) return makeError("invalid_parameter", "since must be before until", "since");
+  if (auto c = get("category")) {
+    for (auto part : splitComma(*c)) {
+      if (!isCitizenCategory(part)) return makeError("invalid_parameter", "unknown category '" + std::string(part.substr(0, 40)) + "'", "category");
+      q.categories.emplace_back(part);
+    }
+  }
+  if (auto s = get("source")) {
+    if (s->empty() || s->size() > 40 || s->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos) {
+      return makeError("invalid_parameter", "source must be a lower-case source name", "source");
+    }
+    q.source = *s;
+  }
+  if (auto l = get("limit")) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc() || p != l->data() + l->size() || v < 1 || v > kMaxReportLimit) {
+      return makeError("invalid_parameter", "limit must be an integer from 1 to 500", "limit");
+    }
+    q.limit = v;
+  }
+  if (auto c = get("cursor")) {
+    auto cur = decodeCursor(*c);
+    if (!cur) return makeError("invalid_parameter", "cursor is not one this API returned", "cursor");
+    q.cursor = *cur;
+  }
+  return q;
+}
+
+std::string encodeCursor(const ReportCursor& c) { return std::to_string(core::toEpochMillis(c.occurredAt)) + "_" + c.id; }
+
+std::optional<ReportCursor> decodeCursor(std::string_view text) {
+  auto us = text.find('_');
+  if (us == std::string_view::npos || us == 0 || us > 16) return std::nullopt;
+  long long ms = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + us, ms);
+  if (ec != std::errc() || p != text.data() + us) return std::nullopt;
+  auto id = text.substr(us + 1);
+  if (!core::isUuid(id)) return std::nullopt;
+  return ReportCursor{core::fromEpochMillis(ms), std::string(id)};
+}
+
+namespace {
+std::string optString(const std::optional<std::string>& s) { return s ? jsonString(*s) : "null"; }
+std::string properties(const PublicReport& r, bool withLocation) {
+  std::string out = "\"id\":" + jsonString(r.id) + ",\"source\":" + jsonString(r.source) +
+                    ",\"category\":" + jsonString(r.category) + ",\"severity\":" + std::to_string(r.severity) +
+                    ",\"description\":" + jsonString(r.description) +
+                    ",\"occurred_at\":" + jsonString(core::formatTimestamp(r.occurredAt)) +
+                    ",\"reported_at\":" + jsonString(core::formatTimestamp(r.reportedAt));
+  if (withLocation) {
+    out += ",\"lat\":" + (r.lat ? number(*r.lat) : "null") + ",\"lon\":" + (r.lon ? number(*r.lon) : "null");
+  }
+  out += ",\"address\":" + optString(r.address) + ",\"neighbourhood\":" + optString(r.neighbourhood) +
+         ",\"time_zone\":" + optString(r.timeZone);
+  if (r.distanceM) out += ",\"distance_m\":" + number(std::round(*r.distanceM * 10) / 10);
+  out += ",\"url\":" + jsonString("/v1/reports/" + r.id);
+  return out;
+}
+}  // namespace
+
+std::string reportToJson(const PublicReport& r) { return "{" + properties(r, true) + "}"; }
+
+std::string pageToJson(const ReportPage& page) {
+  std::string out = "{\"reports\":[";
+  for (std::size_t i = 0; i < page.reports.size(); ++i) out += (i ? "," : "") + reportToJson(page.reports[i]);
+  out += "],\"next_cursor\":" + optString(page.nextCursor) + "}";
+  return out;
+}
+
+std::string reportToGeoJson(const PublicReport& r) {
+  std::string geometry = (r.lat && r.lon)
+                             ? "{\"type\":\"Point\",\"coordinates\":[" + number(*r.lon) + "," + number(*r.lat) + "]}"
+                             : "null";
+  return "{\"type\":\"Feature\",\"id\":" + jsonString(r.id) + ",\"geometry\":" + geometry + ",\"properties\":{" +
+         properties(r, false) + "}}";
+}
+
+std::string pageToGeoJson(const ReportPage& page) {
+  std::string out = "{\"type\":\"FeatureCollection\",\"features\":[";
+  for (std::size_t i = 0; i < page.reports.size(); ++i) out += (i ? "," : "") + reportToGeoJson(page.reports[i]);
+  out += "],\"next_cursor\":" + optString(page.nextCursor) + "}";
+  return out;
+}
+
+double haversineMeters(double lat1, double lon1, double lat2, double lon2) {
+  constexpr double kR = 6371008.8, kRad = M_PI / 180;
+  const double dLat = (lat2 - lat1) * kRad, dLon = (lon2 - lon1) * kRad;
+  const double a = std::sin(dLat / 2) * std::sin(dLat / 2) +
+                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dLon / 2) * std::sin(dLon / 2);
+  return 2 * kR * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+BoundingBox boxAround(const NearQuery& n) {
+  // Slightly fewer metres per degree than the sphere has (111,195), so the box
+  // always contains the whole circle.
+  constexpr double kMetresPerDegree = 111000.0;
+  const double dLat = n.radiusM / kMetresPerDegree;
+  const double cosLat = std::max(0.01, std::cos(n.lat * M_PI / 180));
+  const double dLon = std::min(180.0, n.radiusM / (kMetresPerDegree * cosLat));
+  return BoundingBox{std::max(-180.0, n.lon - dLon), std::max(-90.0, n.lat - dLat), std::min(180.0, n.lon + dLon),
+                     std::min(90.0, n.lat + dLat)};
+}
+
+}  // namespace safestream::api

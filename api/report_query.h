@@ -1,0 +1,83 @@
+#pragma once
+// GET /v1/reports query parameters, the public view of a stored report and
+// its JSON / GeoJSON rendering. Pure: no I/O.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace safestream::api {
+
+struct BoundingBox {
+  double minLon = 0, minLat = 0, maxLon = 0, maxLat = 0;
+};
+struct NearQuery {
+  double lat = 0, lon = 0, radiusM = 1000;
+};
+// Keyset position: the last row of the previous page (occurred_at, id);
+// the next page holds rows strictly older in (occurred_at DESC, id DESC).
+struct ReportCursor {
+  core::Timestamp occurredAt{};
+  std::string id;
+};
+
+struct ReportQuery {
+  std::optional<BoundingBox> bbox;
+  std::optional<NearQuery> near;
+  std::optional<core::Timestamp> since;  // inclusive
+  std::optional<core::Timestamp> until;  // exclusive
+  std::vector<std::string> categories;   // empty: all
+  std::optional<std::string> source;
+  int limit = 100;
+  std::optional<ReportCursor> cursor;
+};
+
+inline constexpr int kMaxReportLimit = 500;
+inline constexpr double kMaxNearRadiusM = 50000;
+
+// Parses bbox=minLon,minLat,maxLon,maxLat | near=lat,lon&radius=m, since,
+// until (RFC 3339), category=a,b, source, limit (1..500), cursor. Unknown
+// parameters are rejected (a typo must not silently return everything).
+core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::string>& params);
+
+std::string encodeCursor(const ReportCursor& c);
+std::optional<ReportCursor> decodeCursor(std::string_view text);
+
+// What the public API shows of a report: never contact or the raw record.
+struct PublicReport {
+  std::string id;
+  std::string source;
+  std::string category;
+  int severity = 1;
+  std::string description;
+  core::Timestamp occurredAt{};
+  core::Timestamp reportedAt{};
+  std::optional<double> lat, lon;
+  std::optional<std::string> address;
+  std::optional<std::string> neighbourhood;
+  std::optional<std::string> timeZone;
+  std::optional<double> distanceM;  // near= queries
+};
+
+struct ReportPage {
+  std::vector<PublicReport> reports;
+  std::optional<std::string> nextCursor;
+};
+
+std::string reportToJson(const PublicReport& r);
+// {"reports":[...],"next_cursor":...}
+std::string pageToJson(const ReportPage& page);
+// GeoJSON Feature / FeatureCollection (RFC 7946: [lon, lat]); reports
+// without a location get "geometry": null.
+std::string reportToGeoJson(const PublicReport& r);
+std::string pageToGeoJson(const ReportPage& page);
+
+// Bounding box around a circle, used as an index-friendly prefilter before
+// the exact distance check.
+BoundingBox boxAround(const NearQuery& near);
+double haversineMeters(double lat1, double lon1, double lat2, double lon2);
+
+}  // namespace safestream::api
