@@ -1,0 +1,38 @@
+#pragma once
+// Normalise + de-duplicate + enrich one decoded report: taxonomy category and
+// severity, S2 cells, neighbourhood, local hour/weekday, near-duplicate link.
+// Pure domain logic (no vendor headers). Not thread-safe (the dedupe window
+// is mutable state): one Enricher per pipeline thread.
+#include <memory>
+
+#include "core/report.h"
+#include "core/time.h"
+#include "processor/dedupe_window.h"
+#include "processor/neighbourhood_index.h"
+#include "processor/taxonomy.h"
+
+namespace safestream::processor {
+
+struct EnrichOutcome {
+  bool unmappedType = false;  // the taxonomy had no rule: category "other"
+  bool geocoded = false;      // false: no coordinates, so no cells/neighbourhood
+  bool duplicate = false;     // linked to an earlier report
+};
+
+class Enricher {
+ public:
+  // `neighbourhoods` may be null (no boundary files). Both must outlive this.
+  Enricher(const Taxonomy& taxonomy, const NeighbourhoodIndex* neighbourhoods, const core::Clock& clock,
+           DedupeSettings dedupe = {});
+
+  // Fills report.enrichment (replacing any the message carried).
+  EnrichOutcome enrich(core::Report& report);
+
+ private:
+  const Taxonomy& taxonomy_;
+  const NeighbourhoodIndex* neighbourhoods_;
+  const core::Clock& clock_;
+  DedupeWindow dedupe_;
+};
+
+}  // namespace safestream::processor

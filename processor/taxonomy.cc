@@ -1,0 +1,145 @@
+#include "processor/taxonomy.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "core/result.h"
+
+namespace safestream::processor {
+namespace {
+
+std::vector<std::string> splitCsvLine(std::string_view line) {
+  // The taxonomy never quotes: values with commas are not allowed there.
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = line.find(',', start);
+    out.emplace_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  for (auto& s : out) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string foldTypeText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+Taxonomy Taxonomy::parse(std::string_view csv, const std::string& origin) {
+  Taxonomy t;
+  struct Pending {
+    int line;
+    Kind kind;
+    std::string source, value, category, severity;
+  };
+  std::vector<Pending> pending;
+  std::istringstream in{std::string(csv)};
+  std::string line;
+  int lineNo = 0;
+  bool header = false;
+  while (std::getline(in, line)) {
+    ++lineNo;
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    auto cols = splitCsvLine(line);
+    auto fail = [&](const std::string& why) {
+      throw core::ConfigError(origin + ":" + std::to_string(lineNo) + ": " + why);
+    };
+    if (cols.size() != 5) fail("expected 5 columns (kind,source,value,category,severity), got " + std::to_string(cols.size()));
+    if (!header && cols[0] == "kind") {
+      header = true;
+      continue;
+    }
+    const std::string& kind = cols[0];
+    if (kind == "category") {
+      int sev = 0;
+      try {
+        sev = std::stoi(cols[4]);
+      } catch (...) {
+        fail("category " + cols[3] + " needs a severity");
+      }
+      if (sev < 1 || sev > 5) fail("severity of " + cols[3] + " must be 1..5");
+      if (cols[3].empty()) fail("empty category name");
+      t.severity_[cols[3]] = sev;
+    } else if (kind == "type" || kind == "code") {
+      if (cols[1].empty() || cols[2].empty()) fail("a " + kind + " rule needs a source (or *) and a value");
+      pending.push_back({lineNo, kind == "type" ? Kind::type : Kind::code, cols[1], cols[2], cols[3], cols[4]});
+    } else {
+      fail("unknown kind '" + kind + "' (category, type or code)");
+    }
+  }
+  // Rules are resolved after every category is declared, so order in the file does not matter.
+  for (const auto& p : pending) {
+    auto fail = [&](const std::string& why) {
+      throw core::ConfigError(origin + ":" + std::to_string(p.line) + ": " + why);
+    };
+    auto it = t.severity_.find(p.category);
+    if (it == t.severity_.end()) fail("unknown category '" + p.category + "'");
+    int sev = it->second;
+    if (!p.severity.empty()) {
+      try {
+        sev = std::stoi(p.severity);
+      } catch (...) {
+        fail("severity '" + p.severity + "' is not a number");
+      }
+      if (sev < 1 || sev > 5) fail("severity must be 1..5");
+    }
+    const std::string value = p.kind == Kind::type ? foldTypeText(p.value) : foldTypeText(p.value);
+    t.rules_[{p.kind, {p.source, value}}] = {p.category, sev};
+  }
+  if (!t.severity_.count("other")) throw core::ConfigError(origin + ": the taxonomy must declare the category 'other'");
+  return t;
+}
+
+Taxonomy Taxonomy::load(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw core::ConfigError("cannot read taxonomy file " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse(ss.str(), path);
+}
+
+std::optional<Classification> Taxonomy::find(Kind kind, const std::string& source, const std::string& value) const {
+  auto it = rules_.find({kind, {source, value}});
+  if (it == rules_.end()) return std::nullopt;
+  return Classification{it->second.first, it->second.second, true};
+}
+
+Classification Taxonomy::classify(const core::Report& r) const {
+  const std::string type = foldTypeText(r.rawType);
+  const std::string code = r.rawCode ? foldTypeText(*r.rawCode) : std::string();
+  if (!code.empty()) {
+    if (auto c = find(Kind::code, r.source, code)) return *c;
+  }
+  if (auto c = find(Kind::type, r.source, type)) return *c;
+  if (!code.empty()) {
+    if (auto c = find(Kind::code, "*", code)) return *c;
+  }
+  if (auto c = find(Kind::type, "*", type)) return *c;
+  if (r.category) {
+    auto it = severity_.find(*r.category);
+    if (it != severity_.end()) return Classification{it->first, it->second, true};
+  }
+  return Classification{"other", severity_.at("other"), false};
+}
+
+}  // namespace safestream::processor

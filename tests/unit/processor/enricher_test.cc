@@ -1,0 +1,97 @@
+#include "processor/enricher.h"
+
+#include <gtest/gtest.h>
+
+#include "core/report_codec.h"
+#include "core/report_id.h"
+#include "tests/support/stack_env.h"
+
+namespace safestream::processor {
+namespace {
+
+class FixedClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override { return *core::parseTimestamp("2026-01-01T00:00:00Z"); }
+};
+
+struct EnricherTest : ::testing::Test {
+  Taxonomy taxonomy = Taxonomy::load(testing::sourcePath("schemas/taxonomy.v1.csv"));
+  NeighbourhoodIndex index{parseBoundarySpec(testing::sourcePath("data/chicago_community_areas.geojson") + ":community")};
+  FixedClock clock;
+  Enricher enricher{taxonomy, &index, clock};
+
+  core::Report decode(const std::string& json) {
+    auto r = core::decodeReport(json);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : core::Report{};
+  }
+};
+
+std::string chicagoRow(const std::string& sourceId, const std::string& localTime, const std::string& extra) {
+  return R"({"id":")" + core::reportIdFor("chicago", sourceId).value + R"(","source":"chicago","source_id":")" +
+         sourceId + R"(","raw_type":"THEFT","raw_code":"0820","occurred_at":")" + localTime +
+         R"(","time_zone":"America/Chicago")" + extra + "}";
+}
+
+TEST_F(EnricherTest, ChicagoLocalTimesBecomeUtcAcrossDaylightSaving) {
+  // 2014-03-08 (CST, UTC-6) and 2014-03-10 (CDT, UTC-5): DST began 2014-03-09.
+  auto before = decode(chicagoRow("1", "2014-03-08T23:52:00", ""));
+  EXPECT_EQ(core::formatTimestamp(before.occurredAt), "2014-03-09T05:52:00Z");
+  auto after = decode(chicagoRow("2", "2014-03-10T23:52:00", ""));
+  EXPECT_EQ(core::formatTimestamp(after.occurredAt), "2014-03-11T04:52:00Z");
+  enricher.enrich(before);
+  enricher.enrich(after);
+  // Local hour and ISO weekday are those of Chicago, not UTC.
+  EXPECT_EQ(before.enrichment->localHour, 23);
+  EXPECT_EQ(before.enrichment->localWeekday, 6);  // Saturday
+  EXPECT_EQ(after.enrichment->localHour, 23);
+  EXPECT_EQ(after.enrichment->localWeekday, 1);   // Monday
+}
+
+TEST_F(EnricherTest, AustinSpotCrimeTimeUsesCentralTime) {
+  auto r = decode(R"({"id":")" + core::reportIdFor("spotcrime", "69098992").value +
+                  R"(","source":"spotcrime","source_id":"69098992","raw_type":"Theft",)"
+                  R"("occurred_at":"2015-10-19T21:07:00","time_zone":"America/Chicago","lat":30.2111386727,"lon":-97.8365453262})");
+  EXPECT_EQ(core::formatTimestamp(r.occurredAt), "2015-10-20T02:07:00Z");
+  auto o = enricher.enrich(r);
+  EXPECT_EQ(r.enrichment->localHour, 21);
+  EXPECT_EQ(r.enrichment->category, "theft");
+  EXPECT_TRUE(o.geocoded);
+  EXPECT_FALSE(r.enrichment->neighbourhood.has_value()) << "only Chicago boundaries are loaded here";
+}
+
+TEST_F(EnricherTest, EnrichesCellsNeighbourhoodAndCategory) {
+  auto r = decode(chicagoRow("3", "2014-03-14T23:52:00", R"(,"lat":41.93193179666549,"lon":-87.70464452726821)"));
+  auto o = enricher.enrich(r);
+  ASSERT_TRUE(r.enrichment.has_value());
+  const auto& e = *r.enrichment;
+  EXPECT_EQ(e.category, "theft");
+  EXPECT_EQ(e.severity, 2);
+  EXPECT_EQ(e.cellL13, cellIdsFor(*r.location).l13);
+  EXPECT_NE(e.cellL10, 0u);
+  EXPECT_NE(e.cellL16, 0u);
+  EXPECT_EQ(e.neighbourhood, "LOGAN SQUARE");
+  EXPECT_EQ(e.processedAt, clock.now());
+  EXPECT_FALSE(o.unmappedType);
+  EXPECT_FALSE(o.duplicate);
+}
+
+TEST_F(EnricherTest, RowsWithoutCoordinatesStayUngeocoded) {
+  auto r = decode(chicagoRow("4", "2014-03-15T00:00:00", ""));
+  auto o = enricher.enrich(r);
+  EXPECT_FALSE(o.geocoded);
+  EXPECT_EQ(r.enrichment->cellL13, 0u);
+  EXPECT_FALSE(r.enrichment->neighbourhood.has_value());
+  EXPECT_EQ(r.enrichment->localHour, 0);
+}
+
+TEST_F(EnricherTest, UnmappedTypeIsOtherAndCounted) {
+  auto r = decode(R"({"id":")" + core::reportIdFor("chicago", "5").value +
+                  R"(","source":"chicago","source_id":"5","raw_type":"SPACE PIRACY","occurred_at":"2014-03-15T00:00:00Z"})");
+  auto o = enricher.enrich(r);
+  EXPECT_TRUE(o.unmappedType);
+  EXPECT_EQ(r.enrichment->category, "other");
+}
+
+}  // namespace
+}  // namespace safestream::processor
