@@ -158,10 +158,12 @@ prom_up() {
   [[ -f $cfg ]] || return 0
   mkdir -p "$run/prometheus"
   # The config names the daemons' default ports; shift them with the offset.
-  sed -E "s/127\.0\.0\.1:(59[0-9]{3})/echo 127.0.0.1:\$((\1+$off))/ge" "$cfg" > "$run/prometheus/prometheus.yml" 2>/dev/null \
-    || cp "$cfg" "$run/prometheus/prometheus.yml"
+  perl -pe "s/127\.0\.0\.1:(59\d{3})\b/'127.0.0.1:' . (\$1 + $off)/ge" "$cfg" > "$run/prometheus/prometheus.yml"
+  rm -rf "$run/prometheus/rules"
   [[ -d "$root/deploy/prometheus/rules" ]] && cp -r "$root/deploy/prometheus/rules" "$run/prometheus/"
-  if ! pid_alive prometheus; then
+  if pid_alive prometheus; then
+    kill -HUP "$(cat "$run/pids/prometheus.pid")"  # reload a changed config or rules
+  else
     nohup prometheus --config.file="$run/prometheus/prometheus.yml" --storage.tsdb.path="$run/prometheus/data" \
       --web.listen-address="127.0.0.1:$prom_port" >"$run/logs/prometheus.log" 2>&1 &
     echo $! > "$run/pids/prometheus.pid"
