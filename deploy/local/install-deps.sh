@@ -14,6 +14,8 @@ debs=(
   # servers and tools of the local stack
   postgresql-15 postgresql-client-15 redis-server redis-tools prometheus kcat curl tzdata
   util-linux procps iproute2 wrk nginx-light
+  # tests/ops (deployment-file and dashboard checks)
+  python3-yaml
 )
 
 missing=()
