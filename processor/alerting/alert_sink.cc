@@ -1,0 +1,86 @@
+#include "processor/alerting/alert_sink.h"
+
+#include <prometheus/registry.h>
+
+#include "core/kafka.h"
+#include "core/log.h"
+#include "core/redis_client.h"
+#include "processor/alerting/alert_metrics.h"
+#include "processor/alerting/redis_alert_sink.h"
+#include "processor/alerting/subscription_registry.h"
+#include "processor/alerting/subscription_store.h"
+
+namespace safestream::processor::alerting {
+namespace {
+
+// Owns everything the alert path needs. Members are declared in dependency
+// order, so destruction stops the listener thread before the registry and
+// the metrics it writes to go away.
+class ManagedAlertSink final : public ReportSink {
+ public:
+  ManagedAlertSink(const AlertSinkConfig& config, prometheus::Registry& registry)
+      : metrics_(registry),
+        registry_(std::make_shared<SubscriptionRegistry>(std::make_shared<const Boundaries>(Boundaries::load(
+                                                             config.boundaries.empty() ? defaultBoundarySpecs()
+                                                                                       : config.boundaries)),
+                                                         &metrics_)),
+        listener_(config.pgUrl, *registry_, metrics_) {
+    auto redis = std::make_unique<core::RedisClient>(
+        core::RedisSettings{config.redisUrl, std::chrono::milliseconds(config.redisTimeoutMs)});
+    if (auto ping = redis->ping(); !ping) {
+      throw core::ConfigError("alert sink: Redis at " + core::log::redactUrl(config.redisUrl) +
+                              " is unreachable: " + ping.error().message);
+    }
+    if (!config.kafkaBootstrap.empty() && config.surgeEnabled) {
+      producer_ = std::make_unique<core::KafkaProducer>(core::KafkaSettings{config.kafkaBootstrap, {}},
+                                                        core::ProducerOptions{.clientId = "safestream-alerts"});
+    }
+    listener_.start();
+    if (!listener_.waitUntilLoaded(std::chrono::milliseconds(config.loadTimeoutMs))) {
+      listener_.stop();
+      throw core::ConfigError("alert sink: could not load subscriptions from PostgreSQL at " +
+                              core::log::redactUrl(config.pgUrl) + " within " +
+                              std::to_string(config.loadTimeoutMs) + " ms");
+    }
+    RedisAlertSinkOptions options;
+    options.streamMaxLen = config.streamMaxLen;
+    options.dedupeTtlSeconds = config.dedupeTtlSeconds;
+    options.surgeEnabled = config.surgeEnabled;
+    options.surge = config.surge;
+    options.alertsTopic = config.alertsTopic;
+    sink_ = std::make_unique<RedisAlertSink>(options, registry_, std::move(redis), metrics_, clock_, producer_.get());
+  }
+  ~ManagedAlertSink() override { listener_.stop(); }
+
+  std::string name() const override { return sink_->name(); }
+  core::Status write(const SinkBatch& batch) override { return sink_->write(batch); }
+  core::Status flush(std::chrono::milliseconds timeout) override { return sink_->flush(timeout); }
+
+ private:
+  core::SystemClock clock_;
+  AlertMetrics metrics_;
+  std::shared_ptr<SubscriptionRegistry> registry_;
+  SubscriptionListener listener_;
+  std::unique_ptr<core::KafkaProducer> producer_;
+  std::unique_ptr<RedisAlertSink> sink_;
+};
+
+void validate(const AlertSinkConfig& c) {
+  if (c.redisUrl.empty()) throw core::ConfigError("alert sink: --redis-url (SAFESTREAM_REDIS_URL) is required");
+  if (c.pgUrl.empty()) throw core::ConfigError("alert sink: --pg-url (SAFESTREAM_PG_URL) is required");
+  if (c.streamMaxLen < 10) throw core::ConfigError("alert sink: --alert-stream-maxlen must be at least 10");
+  if (c.dedupeTtlSeconds < 3600) throw core::ConfigError("alert sink: --alert-dedupe-ttl-seconds must be >= 3600");
+  if (c.surge.bucket.count() <= 0 || c.surge.window < c.surge.bucket || c.surge.window.count() % c.surge.bucket.count()) {
+    throw core::ConfigError("alert sink: --surge-window-minutes must be a multiple of 5");
+  }
+  if (c.surge.minCount < 1) throw core::ConfigError("alert sink: --surge-min-count must be >= 1");
+}
+
+}  // namespace
+
+std::unique_ptr<ReportSink> makeAlertSink(const AlertSinkConfig& config, prometheus::Registry& registry) {
+  validate(config);
+  return std::make_unique<ManagedAlertSink>(config, registry);
+}
+
+}  // namespace safestream::processor::alerting

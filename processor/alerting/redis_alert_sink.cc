@@ -1,0 +1,375 @@
+#include "processor/alerting/redis_alert_sink.h"
+
+#include <absl/time/time.h>
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "core/report_codec.h"
+#include "processor/alerting/alert_format.h"
+
+namespace safestream::processor::alerting {
+namespace {
+
+constexpr long long kHourMs = 3600 * 1000;
+constexpr int kThrottleTtlSeconds = 2 * 3600;
+constexpr int kHeldTtlSeconds = 24 * 3600;       // a digest is still sent after a day-long outage
+constexpr int kSurgeSeenTtlSeconds = 3 * 24 * 3600;
+constexpr int kSurgeStateTtlSeconds = 30 * 24 * 3600;
+constexpr std::size_t kMaxCachedSurgeStates = 100000;
+constexpr const char* kDigestsDueKey = "safestream:alerts:digests:due";
+constexpr const char* kWatermarkKey = "safestream:surge:watermark";
+
+// KEYS: dedupe, stream, channel, throttle counter, held-back counter, digests-due set
+// ARGV: dedupe ttl, maxlen, alert json, max per hour (0: none), quiet (0/1),
+//       digest member, digest due score, throttle ttl, held ttl
+// Returns {0} duplicate, {1} quiet hours, {2} throttled, {3, entry id} sent.
+constexpr const char* kDeliverScript = R"LUA(
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
+if ARGV[5] == '1' then return {1} end
+local limit = tonumber(ARGV[4])
+if limit > 0 then
+  local n = redis.call('INCR', KEYS[4])
+  if n == 1 then redis.call('EXPIRE', KEYS[4], ARGV[8]) end
+  if n > limit then
+    redis.call('INCR', KEYS[5])
+    redis.call('EXPIRE', KEYS[5], ARGV[9])
+    redis.call('ZADD', KEYS[6], ARGV[7], ARGV[6])
+    return {2}
+  end
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'alert', ARGV[3])
+redis.call('PUBLISH', KEYS[3], string.sub(ARGV[3], 1, -2) .. ',"cursor":"' .. id .. '"}')
+return {3, id}
+)LUA";
+
+// KEYS: digest dedupe, stream, channel, held-back counter, digests-due set
+// ARGV: dedupe ttl, maxlen, digest json without its closing brace, due member
+// Returns {0} nothing to send, {1, entry id} sent.
+constexpr const char* kDigestScript = R"LUA(
+redis.call('ZREM', KEYS[5], ARGV[4])
+local held = tonumber(redis.call('GET', KEYS[4]) or '0')
+if held == 0 then return {0} end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
+local body = ARGV[3] .. ',"held_back":' .. held
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'alert', body .. '}')
+redis.call('PUBLISH', KEYS[3], body .. ',"cursor":"' .. id .. '"}')
+return {1, id}
+)LUA";
+
+std::string throttleKey(const std::string& sub, long long hourMs) {
+  return "safestream:throttle:" + sub + ":" + std::to_string(hourMs);
+}
+std::string heldKey(const std::string& sub, long long hourMs) {
+  return "safestream:heldback:" + sub + ":" + std::to_string(hourMs);
+}
+
+double seconds(core::Timestamp from, core::Timestamp to) {
+  return std::max(0.0, std::chrono::duration<double>(to - from).count());
+}
+
+core::Error redisFailure(const core::Error& e, AlertMetrics& metrics) {
+  metrics.redisErrors.Increment();
+  core::log::warn("alert_redis_error", {{"error", e.message}});
+  return core::makeError("alert_redis", "alert delivery: " + e.message, "", /*retriable=*/true);
+}
+
+}  // namespace
+
+int localMinuteOfDay(core::Timestamp t, const std::string& zone) {
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(zone, &tz)) tz = absl::UTCTimeZone();
+  const auto civil = tz.At(absl::FromUnixMillis(core::toEpochMillis(t))).cs;
+  return civil.hour() * 60 + civil.minute();
+}
+
+struct RedisAlertSink::Delivery {
+  std::shared_ptr<const core::Subscription> sub;
+  std::string rootKey;  // dedupe key suffix: root report id or surge key
+  std::string json;
+  bool surge = false;
+  std::optional<core::Timestamp> occurredAt;
+  std::optional<core::Timestamp> ingestedAt;
+};
+
+RedisAlertSink::RedisAlertSink(RedisAlertSinkOptions options, std::shared_ptr<SubscriptionRegistry> registry,
+                               std::unique_ptr<core::RedisClient> redis, AlertMetrics& metrics,
+                               const core::Clock& clock, core::MessageSink* alertsTopic)
+    : options_(std::move(options)),
+      registry_(std::move(registry)),
+      redis_(std::move(redis)),
+      metrics_(metrics),
+      clock_(clock),
+      alertsTopic_(alertsTopic) {}
+
+RedisAlertSink::~RedisAlertSink() = default;
+
+core::Status RedisAlertSink::write(const SinkBatch& batch) {
+  const auto now = clock_.now();
+  std::vector<Delivery> deliveries;
+  for (const auto& pr : batch.reports) {
+    const auto& r = pr.report;
+    if (!r.location || !r.enrichment) {
+      metrics_.skippedNoLocation.Increment();
+      continue;
+    }
+    MatchPoint point{*r.location, r.enrichment->category, r.enrichment->severity,
+                     r.enrichment->neighbourhood ? std::string_view(*r.enrichment->neighbourhood) : std::string_view()};
+    const std::string root = rootReportId(r);
+    for (auto& m : registry_->match(point)) {
+      metrics_.matched.Increment();
+      Delivery d;
+      d.json = reportAlertJson(m.subscription->id, r, m.distanceM, now);
+      d.sub = std::move(m.subscription);
+      d.rootKey = root;
+      d.occurredAt = r.occurredAt;
+      d.ingestedAt = r.ingestedAt;
+      deliveries.push_back(std::move(d));
+    }
+  }
+  if (auto s = deliver(deliveries); !s) return s;
+  if (options_.surgeEnabled) {
+    if (auto s = detectSurges(batch); !s) return s;
+  }
+  return sendDueDigests();
+}
+
+core::Status RedisAlertSink::flush(std::chrono::milliseconds) { return sendDueDigests(); }
+
+core::Status RedisAlertSink::deliver(std::vector<Delivery>& deliveries) {
+  if (deliveries.empty()) return core::okStatus();
+  const auto now = clock_.now();
+  const long long nowMs = core::toEpochMillis(now);
+  const long long hourMs = nowMs - nowMs % kHourMs;
+  const std::string ttl = std::to_string(options_.dedupeTtlSeconds);
+  const std::string maxLen = std::to_string(options_.streamMaxLen);
+  for (std::size_t from = 0; from < deliveries.size(); from += options_.pipelineChunk) {
+    const std::size_t to = std::min(deliveries.size(), from + options_.pipelineChunk);
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(to - from);
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& d = deliveries[i];
+      const auto& sub = *d.sub;
+      const bool quiet = sub.quietHours && sub.quietHours->contains(localMinuteOfDay(now, sub.timeZone));
+      const int limit = d.surge ? 0 : sub.maxPerHour.value_or(0);
+      commands.push_back({"EVAL", kDeliverScript, "6", dedupeKey(sub.id, d.rootKey), streamKey(sub.id),
+                          liveChannel(sub.id), throttleKey(sub.id, hourMs), heldKey(sub.id, hourMs), kDigestsDueKey,
+                          ttl, maxLen, d.json, std::to_string(limit), quiet ? "1" : "0",
+                          sub.id + "|" + std::to_string(hourMs), std::to_string(hourMs + kHourMs),
+                          std::to_string(kThrottleTtlSeconds), std::to_string(kHeldTtlSeconds)});
+    }
+    auto replies = redis_->pipeline(commands);
+    if (!replies) return redisFailure(replies.error(), metrics_);
+    for (std::size_t k = 0; k < replies->size(); ++k) {
+      const auto& reply = (*replies)[k];
+      const auto& d = deliveries[from + k];
+      if (reply.type == core::RedisReply::Type::error) {
+        return redisFailure(core::makeError("redis_error", reply.str), metrics_);
+      }
+      const long long code = reply.elements.empty() ? -1 : reply.elements[0].integer;
+      switch (code) {
+        case 0: metrics_.duplicates.Increment(); break;
+        case 1: metrics_.quietSuppressed.Increment(); break;
+        case 2: metrics_.throttled.Increment(); break;
+        case 3:
+          if (d.surge) {
+            metrics_.surgeAlerts.Increment();
+          } else {
+            metrics_.sent.Increment();
+            if (d.occurredAt) metrics_.delayFromOccurred.Observe(seconds(*d.occurredAt, now));
+            if (d.ingestedAt) metrics_.delayFromIngested.Observe(seconds(*d.ingestedAt, now));
+          }
+          break;
+        default:
+          return redisFailure(core::makeError("redis_error", "unexpected reply from the delivery script"), metrics_);
+      }
+    }
+  }
+  return core::okStatus();
+}
+
+core::Status RedisAlertSink::sendDueDigests() {
+  const auto now = clock_.now();
+  auto due = redis_->command({"ZRANGEBYSCORE", kDigestsDueKey, "-inf", std::to_string(core::toEpochMillis(now)),
+                              "LIMIT", "0", "500"});
+  if (!due) return redisFailure(due.error(), metrics_);
+  if (due->elements.empty()) return core::okStatus();
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& member : due->elements) {
+    const auto bar = member.str.rfind('|');
+    if (bar == std::string::npos) continue;
+    const std::string sub = member.str.substr(0, bar);
+    long long hourMs = 0;
+    try {
+      hourMs = std::stoll(member.str.substr(bar + 1));
+    } catch (const std::exception&) {
+      continue;
+    }
+    commands.push_back({"EVAL", kDigestScript, "5", dedupeKey(sub, "digest:" + std::to_string(hourMs)),
+                        streamKey(sub), liveChannel(sub), heldKey(sub, hourMs), kDigestsDueKey,
+                        std::to_string(options_.dedupeTtlSeconds), std::to_string(options_.streamMaxLen),
+                        digestAlertJsonOpen(sub, core::fromEpochMillis(hourMs), now), member.str});
+  }
+  if (commands.empty()) return core::okStatus();
+  auto replies = redis_->pipeline(commands);
+  if (!replies) return redisFailure(replies.error(), metrics_);
+  for (const auto& reply : *replies) {
+    if (reply.type == core::RedisReply::Type::error) return redisFailure(core::makeError("redis_error", reply.str), metrics_);
+    if (!reply.elements.empty() && reply.elements[0].integer == 1) metrics_.digestsSent.Increment();
+  }
+  return core::okStatus();
+}
+
+core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
+  struct Event {
+    const core::Report* report;
+    std::string key;
+  };
+  std::vector<Event> events;
+  for (const auto& pr : batch.reports) {
+    const auto& r = pr.report;
+    // Near-duplicates are one incident: only root reports count.
+    if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
+    events.push_back({&r, "safestream:surge:" + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category});
+  }
+  if (events.empty()) return core::okStatus();
+
+  // Count each report once, across retries, replays and restarts.
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& e : events) {
+    commands.push_back({"SET", "safestream:surge:seen:" + e.report->id.value, "1", "NX", "EX",
+                        std::to_string(kSurgeSeenTtlSeconds)});
+  }
+  if (!watermark_) commands.push_back({"GET", kWatermarkKey});
+  auto seen = redis_->pipeline(commands);
+  if (!seen) return redisFailure(seen.error(), metrics_);
+  if (!watermark_) {
+    const auto& w = seen->back();
+    long long wm = 0;
+    if (w.type == core::RedisReply::Type::string) {
+      try {
+        wm = std::stoll(w.str);
+      } catch (const std::exception&) {
+        core::log::warn("surge_watermark_invalid", {{"value", w.str}});
+      }
+    }
+    watermark_ = core::fromEpochMillis(wm);
+  }
+  std::vector<Event> fresh;
+  std::vector<std::string> markedSeen;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if ((*seen)[i].type == core::RedisReply::Type::status) {
+      fresh.push_back(events[i]);
+      markedSeen.push_back("safestream:surge:seen:" + events[i].report->id.value);
+    }
+  }
+  if (fresh.empty()) return core::okStatus();
+  auto undoSeen = [&] {
+    std::vector<std::string> del{"DEL"};
+    del.insert(del.end(), markedSeen.begin(), markedSeen.end());
+    (void)redis_->command(del);  // best effort: on failure those reports are not counted (fewer surges, never more)
+  };
+
+  if (surgeStates_.size() > kMaxCachedSurgeStates) surgeStates_.clear();
+  std::vector<std::string> toLoad;
+  for (const auto& e : fresh) {
+    if (!surgeStates_.count(e.key) && std::find(toLoad.begin(), toLoad.end(), e.key) == toLoad.end()) {
+      toLoad.push_back(e.key);
+    }
+  }
+  if (!toLoad.empty()) {
+    std::vector<std::vector<std::string>> gets;
+    for (const auto& k : toLoad) gets.push_back({"GET", k});
+    auto states = redis_->pipeline(gets);
+    if (!states) {
+      undoSeen();
+      return redisFailure(states.error(), metrics_);
+    }
+    for (std::size_t i = 0; i < toLoad.size(); ++i) {
+      SurgeState st;
+      if ((*states)[i].type == core::RedisReply::Type::string) {
+        if (auto decoded = decodeSurgeState((*states)[i].str)) {
+          st = std::move(*decoded);
+        } else {
+          core::log::warn("surge_state_invalid", {{"key", toLoad[i]}});
+        }
+      }
+      surgeStates_[toLoad[i]] = std::move(st);
+    }
+  }
+
+  std::vector<SurgeEvent> surges;
+  std::vector<std::string> touched;
+  const long long lateness =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.surge.allowedLateness).count();
+  for (const auto& e : fresh) {
+    auto& state = surgeStates_[e.key];
+    auto obs = observeSurge(state, e.report->enrichment->cellL13, e.report->enrichment->category,
+                            e.report->occurredAt, *watermark_, options_.surge);
+    if (obs.lateness != Lateness::onTime) metrics_.lateEvents.Increment();
+    if (obs.surge) surges.push_back(*obs.surge);
+    const auto candidate = e.report->occurredAt - std::chrono::milliseconds(lateness);
+    if (candidate > *watermark_) watermark_ = candidate;
+    if (std::find(touched.begin(), touched.end(), e.key) == touched.end()) touched.push_back(e.key);
+  }
+  // Deliver before saving: if delivery fails, the retry recomputes the same
+  // surge from Redis (deterministic) and the dedupe keys skip what was sent.
+  auto resetToRedis = [&] {
+    surgeStates_.clear();
+    watermark_.reset();
+    undoSeen();
+  };
+  for (const auto& s : surges) {
+    metrics_.surgesDetected.Increment();
+    core::log::info("surge_detected", {{"cell", core::cellToken(s.cellL13)},
+                                       {"category", s.category},
+                                       {"count", s.count},
+                                       {"baseline_mean", s.baselineMean},
+                                       {"z_score", s.zScore},
+                                       {"window_start", core::formatTimestamp(s.windowStart)}});
+    if (auto st = deliverSurge(s); !st) {
+      resetToRedis();
+      return st;
+    }
+  }
+  std::vector<std::vector<std::string>> saves;
+  for (const auto& k : touched) {
+    saves.push_back({"SET", k, encodeSurgeState(surgeStates_[k]), "EX", std::to_string(kSurgeStateTtlSeconds)});
+  }
+  saves.push_back({"SET", kWatermarkKey, std::to_string(core::toEpochMillis(*watermark_))});
+  if (auto saved = redis_->pipeline(saves); !saved) {
+    resetToRedis();  // the cache is ahead of Redis: the retry starts from Redis
+    return redisFailure(saved.error(), metrics_);
+  }
+  return core::okStatus();
+}
+
+core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge) {
+  const auto now = clock_.now();
+  std::vector<Delivery> deliveries;
+  for (auto& sub : registry_->forCell(surge.cellL13, surge.category)) {
+    Delivery d;
+    d.json = surgeAlertJson(sub->id, surge, now);
+    d.sub = std::move(sub);
+    d.rootKey = surge.key();
+    d.surge = true;
+    deliveries.push_back(std::move(d));
+  }
+  if (auto s = deliver(deliveries); !s) return s;
+  if (!alertsTopic_) return core::okStatus();
+  const std::string published = "safestream:surge:published:" + surge.key();
+  auto claim = redis_->command({"SET", published, "1", "NX", "EX", std::to_string(kSurgeStateTtlSeconds)});
+  if (!claim) return redisFailure(claim.error(), metrics_);
+  if (claim->type != core::RedisReply::Type::status) return core::okStatus();  // already on the topic
+  core::OutMessage msg{options_.alertsTopic, core::cellToken(surge.cellL13), surgeAlertJson("*", surge, now), {}};
+  auto results = alertsTopic_->sendAndWait({msg}, std::chrono::seconds(10));
+  if (results.empty() || !results.front().ok) {
+    (void)redis_->command({"DEL", published});
+    const std::string why = results.empty() ? "no delivery report" : results.front().error;
+    core::log::warn("surge_topic_error", {{"topic", options_.alertsTopic}, {"error", why}});
+    return core::makeError("alert_topic", "surge alert to " + options_.alertsTopic + ": " + why, "", true);
+  }
+  return core::okStatus();
+}
+
+}  // namespace safestream::processor::alerting

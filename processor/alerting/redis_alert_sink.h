@@ -1,0 +1,79 @@
+#pragma once
+// Alert delivery through Redis (schemas/alert.v1.json): for each enriched
+// report with a location, the matching subscriptions get one alert each,
+// appended to their stream and published on their live channel. One Lua
+// script per (subscription, report) does, atomically on the Redis server:
+// SET NX of the dedupe key (root report id, so replays and near-duplicates
+// never alert twice), the quiet-hours and throttle decisions, XADD and
+// PUBLISH. Atomic matters: a crash or Redis failure between "remember" and
+// "send" would otherwise lose the alert on the retry.
+//
+// Throttle: at most max_per_hour alerts per clock hour (UTC hours of the
+// injected clock); the rest are counted in Redis and, once the hour is over,
+// one digest alert says how many were held back (sent by the first write()
+// or flush() after the hour ends). Quiet hours: an alert whose publication
+// time falls in the subscriber's quiet hours (their time zone) is suppressed,
+// not postponed. Surge alerts: see surge_detector.h; surge state and the
+// watermark are kept in Redis, so they survive restarts.
+//
+// Threading: write() and flush() on the pipeline thread only (ReportSink).
+// The registry is read under its own lock. Redis calls use one connection
+// with the configured timeout; any Redis failure returns a retriable error
+// and the pipeline retries the batch (the dedupe keys make that idempotent).
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/kafka.h"
+#include "core/redis_client.h"
+#include "core/time.h"
+#include "processor/alerting/alert_metrics.h"
+#include "processor/alerting/subscription_registry.h"
+#include "processor/alerting/surge_detector.h"
+#include "processor/report_sink.h"
+
+namespace safestream::processor::alerting {
+
+struct RedisAlertSinkOptions {
+  int streamMaxLen = 1000;
+  int dedupeTtlSeconds = 7 * 24 * 3600;
+  bool surgeEnabled = true;
+  SurgeConfig surge;
+  std::string alertsTopic = "alerts";
+  std::size_t pipelineChunk = 500;
+};
+
+class RedisAlertSink final : public ReportSink {
+ public:
+  // `alertsTopic` may be null (surges then only go to subscriptions).
+  RedisAlertSink(RedisAlertSinkOptions options, std::shared_ptr<SubscriptionRegistry> registry,
+                 std::unique_ptr<core::RedisClient> redis, AlertMetrics& metrics, const core::Clock& clock,
+                 core::MessageSink* alertsTopic = nullptr);
+  ~RedisAlertSink() override;
+
+  std::string name() const override { return "alerts"; }
+  core::Status write(const SinkBatch& batch) override;
+  core::Status flush(std::chrono::milliseconds timeout) override;
+
+ private:
+  struct Delivery;
+  core::Status deliver(std::vector<Delivery>& deliveries);
+  core::Status sendDueDigests();
+  core::Status detectSurges(const SinkBatch& batch);
+  core::Status deliverSurge(const SurgeEvent& surge);
+
+  RedisAlertSinkOptions options_;
+  std::shared_ptr<SubscriptionRegistry> registry_;
+  std::unique_ptr<core::RedisClient> redis_;
+  AlertMetrics& metrics_;
+  const core::Clock& clock_;
+  core::MessageSink* alertsTopic_;
+  // Surge state cache (authoritative copy in Redis); bounded by kMaxCached.
+  std::unordered_map<std::string, SurgeState> surgeStates_;
+  std::optional<core::Timestamp> watermark_;
+};
+
+// Minutes after local midnight of `t` in IANA `zone` (UTC if unknown).
+int localMinuteOfDay(core::Timestamp t, const std::string& zone);
+
+}  // namespace safestream::processor::alerting
