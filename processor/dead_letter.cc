@@ -1,0 +1,98 @@
+#include "processor/dead_letter.h"
+
+#include <openssl/sha.h>
+
+#include <nlohmann/json.hpp>
+
+namespace safestream::processor {
+namespace {
+
+bool isValidUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n;  // continuation bytes
+    if (c < 0x80) n = 0;
+    else if (c >= 0xC2 && c < 0xE0) n = 1;
+    else if ((c & 0xF0) == 0xE0) n = 2;
+    else if (c >= 0xF0 && c < 0xF5) n = 3;
+    else return false;
+    if (i + n >= s.size() + (n == 0 ? 1 : 0) && n > 0) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += kTable[(v >> 6) & 63];
+    out += kTable[v & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string sha256Hex(std::string_view in) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), md);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : md) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string dlqReason(const core::Error& e) { return e.field.empty() ? e.code : e.code + ":" + e.field; }
+
+core::OutMessage makeDeadLetter(const core::InMessage& m, const core::Error& error, core::Timestamp now,
+                                const std::string& dlqTopic) {
+  nlohmann::json j;
+  std::string_view original = m.value;
+  const bool truncated = original.size() > kMaxDlqOriginalBytes;
+  if (truncated) original = original.substr(0, kMaxDlqOriginalBytes);
+  // A cut may split a UTF-8 sequence, so validity is judged on what is kept.
+  if (isValidUtf8(original)) {
+    j["original"] = std::string(original);
+    j["original_encoding"] = "utf-8";
+  } else {
+    j["original"] = base64(original);
+    j["original_encoding"] = "base64";
+  }
+  j["original_size"] = m.value.size();
+  j["original_sha256"] = sha256Hex(m.value);
+  j["truncated"] = truncated;
+  j["original_key"] = isValidUtf8(m.key) ? m.key : base64(m.key);
+  j["source"] = {{"topic", m.topic}, {"partition", m.partition}, {"offset", m.offset}};
+  if (m.timestampMs) j["source"]["timestamp_ms"] = *m.timestampMs;
+  j["error"] = {{"code", error.code}, {"field", error.field}, {"message", error.message}};
+  j["failed_at"] = core::formatTimestamp(now);
+  j["schema"] = "dlq.v1";
+  // Keyed like the original, so a DLQ consumer sees one source partition's
+  // failures in order.
+  return core::OutMessage{dlqTopic, m.key, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                          {{"safestream-error", error.code}}};
+}
+
+}  // namespace safestream::processor

@@ -1,0 +1,189 @@
+#include "processor/pipeline.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "processor/dead_letter.h"
+
+namespace safestream::processor {
+
+Pipeline::Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<ReportSink*> sinks, Enricher& enricher,
+                   const core::Clock& clock, ProcessorMetrics& metrics, PipelineSettings settings,
+                   std::function<bool()> stop)
+    : source_(source),
+      dlq_(dlq),
+      sinks_(std::move(sinks)),
+      enricher_(enricher),
+      clock_(clock),
+      metrics_(metrics),
+      settings_(std::move(settings)),
+      stop_(std::move(stop)) {
+  metrics_.ready.Set(1);
+}
+
+std::string Pipeline::problem() const {
+  std::lock_guard<std::mutex> lock(problemMu_);
+  return problem_;
+}
+
+void Pipeline::setProblem(const std::string& p) {
+  std::lock_guard<std::mutex> lock(problemMu_);
+  problem_ = p;
+}
+
+void Pipeline::run() {
+  while (!stop_()) runOnce();
+  // Every batch is written synchronously before its commit, so there is no
+  // half-written batch here; flush lets sinks release connections cleanly.
+  for (auto* sink : sinks_) {
+    if (auto s = sink->flush(settings_.flushTimeout); !s.ok()) {
+      core::log::warn("sink_flush_failed", {{"sink", sink->name()}, {"error", s.error().message}});
+    }
+  }
+}
+
+bool Pipeline::retry(const std::string& what, const std::function<core::Status()>& attempt) {
+  auto delay = settings_.backoffInitial;
+  bool paused = false;
+  while (true) {
+    core::Status s = attempt();
+    if (s.ok()) break;
+    metrics_.sinkErrors(what).Increment();
+    core::log::warn("sink_write_failed", {{"sink", what},
+                                          {"error", s.error().message},
+                                          {"retriable", s.error().retriable},
+                                          {"retry_in_ms", static_cast<long long>(delay.count())}});
+    if (!paused) {
+      // Stop fetching while we cannot write; the batch in hand is retried.
+      source_.pause();
+      paused = true;
+      ready_.store(false);
+      metrics_.ready.Set(0);
+      setProblem(what + ": " + s.error().message);
+    }
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until) {
+      if (stop_()) return false;
+      // Keeps the group membership alive (rebalance callbacks run inside
+      // poll). Partitions are paused, so nothing should arrive; if anything
+      // does, it is dropped here and re-read by the seek after the batch.
+      for (const auto& m : source_.poll(16, std::chrono::milliseconds(50))) {
+        auto [it, fresh] = discarded_.try_emplace({m.topic, m.partition}, m.offset);
+        if (!fresh) it->second = std::min(it->second, m.offset);
+      }
+    }
+    delay = std::min(delay * 2, settings_.backoffMax);
+  }
+  if (paused) {
+    source_.resume();
+    ready_.store(true);
+    metrics_.ready.Set(1);
+    setProblem("");
+    core::log::info("sink_recovered", {{"sink", what}});
+  }
+  return true;
+}
+
+std::size_t Pipeline::runOnce() {
+  // ---- 1. collect a batch: up to batchSize, closed batchTimeout after its first message
+  std::vector<core::InMessage> msgs = source_.poll(settings_.batchSize, settings_.pollTimeout);
+  if (msgs.empty()) {
+    for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
+    return 0;
+  }
+  const auto closeAt = std::chrono::steady_clock::now() + settings_.batchTimeout;
+  while (msgs.size() < settings_.batchSize && !stop_()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(closeAt - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    auto more = source_.poll(settings_.batchSize - msgs.size(), std::min(left, settings_.pollTimeout));
+    if (more.empty() && left < settings_.pollTimeout) break;
+    std::move(more.begin(), more.end(), std::back_inserter(msgs));
+  }
+  metrics_.consumed.Increment(static_cast<double>(msgs.size()));
+
+  // ---- 2. validate, normalise, dedupe, enrich
+  SinkBatch batch;
+  std::vector<core::OutMessage> deadLetters;
+  std::map<core::TopicPartition, SinkBatch::Range> ranges;
+  const core::Timestamp now = clock_.now();
+  core::DecodeOptions decode;
+  decode.maxBytes = settings_.maxMessageBytes;
+  decode.now = now;
+  batch.reports.reserve(msgs.size());
+  for (const auto& m : msgs) {
+    const core::TopicPartition tp{m.topic, m.partition};
+    auto [it, fresh] = ranges.try_emplace(tp, SinkBatch::Range{tp, m.offset, m.offset});
+    if (!fresh) {
+      it->second.firstOffset = std::min(it->second.firstOffset, m.offset);
+      it->second.lastOffset = std::max(it->second.lastOffset, m.offset);
+    }
+    auto decoded = core::decodeReport(m.value, decode);
+    if (!decoded.ok()) {
+      metrics_.dlq(dlqReason(decoded.error())).Increment();
+      deadLetters.push_back(makeDeadLetter(m, decoded.error(), now, settings_.dlqTopic));
+      continue;
+    }
+    core::Report& r = decoded.value();
+    const EnrichOutcome o = enricher_.enrich(r);
+    if (o.unmappedType) metrics_.unmapped(r.source).Increment();
+    if (!o.geocoded) metrics_.ungeocoded.Increment();
+    if (o.duplicate) metrics_.duplicatesLinked.Increment();
+    metrics_.eventAge.Observe(std::max(0.0, std::chrono::duration<double>(now - r.occurredAt).count()));
+    batch.reports.push_back(ProcessedReport{std::move(r), tp, m.offset});
+  }
+  metrics_.valid.Increment(static_cast<double>(batch.reports.size()));
+  for (auto& [tp, range] : ranges) batch.ranges.push_back(range);
+
+  // ---- 3. DLQ first, then every sink; each retried until it acknowledges
+  if (!deadLetters.empty()) {
+    const bool ok = retry("dlq", [&]() -> core::Status {
+      auto results = dlq_.sendAndWait(deadLetters, settings_.dlqTimeout);
+      for (const auto& r : results) {
+        if (!r.ok) return core::makeError("dlq_failed", "reports.dlq: " + r.error, "", r.retriable);
+      }
+      return core::okStatus();
+    });
+    if (!ok) return msgs.size();
+  }
+  if (!batch.reports.empty()) {
+    for (auto* sink : sinks_) {
+      const bool ok = retry(sink->name(), [&]() -> core::Status {
+        core::ScopedTimer timer(metrics_.sinkLatency(sink->name()));
+        return sink->write(batch);
+      });
+      if (!ok) return msgs.size();  // stopping: nothing committed, the batch is read again
+    }
+  }
+
+  // ---- 4. commit what every sink acknowledged
+  core::OffsetMap next;
+  for (const auto& r : batch.ranges) next[r.partition] = r.lastOffset + 1;
+  if (auto s = source_.commit(next); !s.ok()) {
+    // Not fatal: the writes were idempotent; after a rebalance the new owner
+    // reads the batch again from the last commit.
+    metrics_.commitErrors.Increment();
+    core::log::warn("commit_failed", {{"error", s.error().message}});
+  } else {
+    metrics_.batches.Increment();
+    const auto committedAt = clock_.now();
+    for (const auto& p : batch.reports) {
+      if (p.report.ingestedAt) {
+        metrics_.ingestToCommit.Observe(
+            std::max(0.0, std::chrono::duration<double>(committedAt - *p.report.ingestedAt).count()));
+      }
+    }
+  }
+  if (!discarded_.empty()) {
+    core::OffsetMap rewind;
+    rewind.swap(discarded_);
+    if (auto s = source_.seek(rewind); !s.ok()) {
+      core::log::warn("seek_failed", {{"error", s.error().message}});
+    }
+  }
+  for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
+  return msgs.size();
+}
+
+}  // namespace safestream::processor

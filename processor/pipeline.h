@@ -1,0 +1,79 @@
+#pragma once
+// The processor's loop, batch by batch:
+//   poll reports.raw -> decode/validate (core::decodeReport) -> invalid ones
+//   to the DLQ -> normalise, dedupe, enrich -> every sink -> commit offsets.
+// Offsets are committed only after the DLQ and every sink acknowledged the
+// batch. A failing sink pauses consumption, marks the processor not ready and
+// is retried with exponential backoff until it succeeds or shutdown is
+// requested (then nothing is committed and the batch is read again later).
+//
+// Written against RecordSource, core::MessageSink (DLQ) and ReportSink so the
+// same code runs on in-memory fakes (unit tests) and real adapters.
+// Threading: run()/runOnce() on one thread; ready()/problem() from any.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/kafka.h"
+#include "core/report_codec.h"
+#include "core/time.h"
+#include "processor/enricher.h"
+#include "processor/processor_metrics.h"
+#include "processor/record_source.h"
+#include "processor/report_sink.h"
+
+namespace safestream::processor {
+
+struct PipelineSettings {
+  std::size_t batchSize = 5000;                            // messages per batch at most
+  std::chrono::milliseconds batchTimeout{500};             // a batch closes this long after its first message
+  std::chrono::milliseconds pollTimeout{200};              // idle wait per poll
+  std::chrono::milliseconds backoffInitial{200};           // first retry delay of a failing sink
+  std::chrono::milliseconds backoffMax{10000};
+  std::chrono::milliseconds flushTimeout{10000};           // per sink on shutdown
+  std::chrono::milliseconds dlqTimeout{30000};             // DLQ delivery wait
+  std::size_t maxMessageBytes = 1 << 20;                   // larger messages go to the DLQ (too_large)
+  std::string dlqTopic = "reports.dlq";
+};
+
+class Pipeline {
+ public:
+  // Everything passed by reference must outlive the pipeline. `stop` is
+  // polled between steps and during backoff.
+  Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<ReportSink*> sinks, Enricher& enricher,
+           const core::Clock& clock, ProcessorMetrics& metrics, PipelineSettings settings,
+           std::function<bool()> stop);
+
+  // Loops until stop; then flushes every sink (bounded by flushTimeout).
+  void run();
+  // One batch. Returns the number of messages consumed (0 when idle).
+  // Returns only when the batch is committed or stop was requested.
+  std::size_t runOnce();
+
+  bool ready() const { return ready_.load(); }
+  std::string problem() const;
+
+ private:
+  // Calls `attempt` until it succeeds or stop; pauses the source and turns
+  // not-ready while failing. False only when stopped before success.
+  bool retry(const std::string& what, const std::function<core::Status()>& attempt);
+  void setProblem(const std::string& p);
+
+  RecordSource& source_;
+  core::MessageSink& dlq_;
+  std::vector<ReportSink*> sinks_;
+  Enricher& enricher_;
+  const core::Clock& clock_;
+  ProcessorMetrics& metrics_;
+  PipelineSettings settings_;
+  std::function<bool()> stop_;
+  std::atomic<bool> ready_{true};
+  mutable std::mutex problemMu_;
+  std::string problem_;
+  core::OffsetMap discarded_;  // first offset per partition polled (and dropped) while paused
+};
+
+}  // namespace safestream::processor

@@ -1,0 +1,238 @@
+#include "processor/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "core/report_id.h"
+#include "tests/support/stack_env.h"
+
+namespace safestream::processor {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FixedClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override { return *core::parseTimestamp("2026-01-01T00:00:00Z"); }
+};
+
+// reports.raw in memory: messages are handed out in order; commit records.
+class FakeSource final : public RecordSource {
+ public:
+  std::deque<core::InMessage> pending;
+  core::OffsetMap committed;
+  int pauses = 0, resumes = 0;
+  bool paused = false;
+
+  void add(int partition, std::string value) {
+    auto& next = nextOffset_[partition];
+    pending.push_back({"reports.raw", partition, next++, "k", std::move(value), std::nullopt, {}});
+  }
+  std::vector<core::InMessage> poll(std::size_t max, std::chrono::milliseconds) override {
+    std::vector<core::InMessage> out;
+    while (!paused && !pending.empty() && out.size() < max) {
+      out.push_back(pending.front());
+      pending.pop_front();
+    }
+    return out;
+  }
+  core::Status commit(const core::OffsetMap& next) override {
+    for (const auto& [tp, off] : next) committed[tp] = off;
+    return core::okStatus();
+  }
+  core::Status seek(const core::OffsetMap&) override { return core::okStatus(); }
+  void pause() override { paused = true; ++pauses; }
+  void resume() override { paused = false; ++resumes; }
+  std::map<core::TopicPartition, std::int64_t> lag() const override { return {}; }
+
+ private:
+  std::map<int, std::int64_t> nextOffset_;
+};
+
+class FakeDlq final : public core::MessageSink {
+ public:
+  std::vector<core::OutMessage> sent;
+  std::vector<core::DeliveryResult> sendAndWait(const std::vector<core::OutMessage>& batch,
+                                                std::chrono::milliseconds) override {
+    sent.insert(sent.end(), batch.begin(), batch.end());
+    return std::vector<core::DeliveryResult>(batch.size(), core::DeliveryResult{true, "", false, 0, 0});
+  }
+};
+
+class FakeSink final : public ReportSink {
+ public:
+  explicit FakeSink(std::string name) : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  core::Status write(const SinkBatch& batch) override {
+    ++attempts;
+    if (onWrite) onWrite();
+    if (failuresLeft > 0) {
+      --failuresLeft;
+      return core::makeError("down", name_ + " is down", "", true);
+    }
+    batches.push_back(batch);
+    return core::okStatus();
+  }
+  core::Status flush(std::chrono::milliseconds) override {
+    ++flushes;
+    return core::okStatus();
+  }
+  std::vector<SinkBatch> batches;
+  int attempts = 0, flushes = 0, failuresLeft = 0;
+  std::function<void()> onWrite;
+
+ private:
+  std::string name_;
+};
+
+std::string reportJson(const std::string& sourceId, double lat = 41.88, double lon = -87.63,
+                       const std::string& type = "THEFT") {
+  nlohmann::json j{{"id", core::reportIdFor("chicago", sourceId).value},
+                   {"source", "chicago"},
+                   {"source_id", sourceId},
+                   {"raw_type", type},
+                   {"occurred_at", "2014-03-14T23:52:00"},
+                   {"time_zone", "America/Chicago"},
+                   {"lat", lat},
+                   {"lon", lon}};
+  return j.dump();
+}
+
+struct PipelineTest : ::testing::Test {
+  Taxonomy taxonomy = Taxonomy::load(testing::sourcePath("schemas/taxonomy.v1.csv"));
+  FixedClock clock;
+  Enricher enricher{taxonomy, nullptr, clock};
+  prometheus::Registry registry;
+  ProcessorMetrics metrics{registry};
+  FakeSource source;
+  FakeDlq dlq;
+  FakeSink pg{"postgres"}, s3{"s3"};
+  bool stop = false;
+  PipelineSettings settings() {
+    PipelineSettings s;
+    s.batchSize = 100;
+    s.batchTimeout = 1ms;
+    s.pollTimeout = 1ms;
+    s.backoffInitial = 1ms;
+    s.backoffMax = 4ms;
+    return s;
+  }
+  Pipeline pipeline{source, dlq, {&pg, &s3}, enricher, clock, metrics, settings(), [this] { return stop; }};
+};
+
+TEST_F(PipelineTest, ValidReportsReachEverySinkInvalidOnesTheDlqThenCommit) {
+  source.add(0, reportJson("1"));
+  source.add(0, "{not json");
+  source.add(1, reportJson("2", 41.70, -87.64));
+  source.add(1, reportJson("3", 95.0, -87.64));  // lat out of range
+  EXPECT_EQ(pipeline.runOnce(), 4u);
+  ASSERT_EQ(pg.batches.size(), 1u);
+  ASSERT_EQ(s3.batches.size(), 1u);
+  ASSERT_EQ(pg.batches[0].reports.size(), 2u);
+  EXPECT_EQ(pg.batches[0].reports[0].report.sourceId, "1");
+  EXPECT_EQ(pg.batches[0].reports[0].report.enrichment->category, "theft");
+  EXPECT_EQ(pg.batches[0].reports[1].offset, 0);
+  EXPECT_EQ(pg.batches[0].reports[1].source.partition, 1);
+  // Ranges cover every consumed offset, the invalid ones too.
+  ASSERT_EQ(pg.batches[0].ranges.size(), 2u);
+  EXPECT_EQ(pg.batches[0].ranges[0].firstOffset, 0);
+  EXPECT_EQ(pg.batches[0].ranges[0].lastOffset, 1);
+  ASSERT_EQ(dlq.sent.size(), 2u);
+  auto d0 = nlohmann::json::parse(dlq.sent[0].value);
+  EXPECT_EQ(d0["original"], "{not json");
+  EXPECT_EQ(d0["error"]["code"], "invalid_json");
+  EXPECT_EQ(d0["source"]["offset"], 1);
+  auto d1 = nlohmann::json::parse(dlq.sent[1].value);
+  EXPECT_EQ(d1["error"]["field"], "lat");
+  EXPECT_EQ(d1["source"]["partition"], 1);
+  EXPECT_EQ(dlq.sent[1].topic, "reports.dlq");
+  EXPECT_EQ((source.committed[{"reports.raw", 0}]), 2);
+  EXPECT_EQ((source.committed[{"reports.raw", 1}]), 2);
+  EXPECT_EQ(metrics.consumed.Value(), 4);
+  EXPECT_EQ(metrics.valid.Value(), 2);
+  EXPECT_EQ(metrics.dlq("invalid_field:lat").Value(), 1);
+  EXPECT_EQ(pipeline.runOnce(), 0u) << "idle";
+}
+
+TEST_F(PipelineTest, CommitsOnlyAfterEverySinkAndRetriesAFailingSink) {
+  source.add(0, reportJson("1"));
+  source.add(0, reportJson("2", 41.70, -87.64));
+  s3.failuresLeft = 3;
+  int checks = 0;
+  s3.onWrite = [&] {
+    // While the S3 sink is failing nothing may be committed, even though
+    // PostgreSQL acknowledged, and the processor must report not-ready.
+    EXPECT_TRUE(source.committed.empty());
+    if (s3.attempts > 1) {
+      EXPECT_FALSE(pipeline.ready());
+      EXPECT_NE(pipeline.problem().find("s3 is down"), std::string::npos) << pipeline.problem();
+      EXPECT_TRUE(source.paused);
+      ++checks;
+    }
+  };
+  EXPECT_EQ(pipeline.runOnce(), 2u);
+  EXPECT_EQ(s3.attempts, 4);
+  EXPECT_EQ(checks, 3);
+  EXPECT_EQ(pg.attempts, 1) << "a sink that acknowledged is not written again";
+  ASSERT_EQ(s3.batches.size(), 1u);
+  EXPECT_EQ(s3.batches[0].reports.size(), 2u);
+  EXPECT_EQ((source.committed[{"reports.raw", 0}]), 2);
+  EXPECT_TRUE(pipeline.ready());
+  EXPECT_EQ(source.pauses, 1);
+  EXPECT_EQ(source.resumes, 1);
+  EXPECT_EQ(metrics.sinkErrors("s3").Value(), 3);
+}
+
+TEST_F(PipelineTest, StopWhileASinkIsDownCommitsNothing) {
+  source.add(0, reportJson("1"));
+  pg.failuresLeft = 1000000;
+  pg.onWrite = [&] {
+    if (pg.attempts == 3) stop = true;
+  };
+  pipeline.run();
+  EXPECT_TRUE(source.committed.empty());
+  EXPECT_TRUE(s3.batches.empty()) << "later sinks wait for earlier ones";
+  EXPECT_FALSE(pipeline.ready());
+  EXPECT_EQ(pg.flushes, 1);
+  EXPECT_EQ(s3.flushes, 1);
+}
+
+TEST_F(PipelineTest, NearDuplicatesAreLinkedAndStillGoToEverySink) {
+  source.add(0, reportJson("a", 30.2241217, -97.8026378));
+  source.add(0, reportJson("b", 30.2239306481, -97.802238734));
+  pipeline.runOnce();
+  ASSERT_EQ(pg.batches.size(), 1u);
+  ASSERT_EQ(s3.batches[0].reports.size(), 2u);
+  const auto& b = s3.batches[0].reports[1].report;
+  ASSERT_TRUE(b.enrichment->duplicateOf.has_value());
+  EXPECT_EQ(b.enrichment->duplicateOf->value, core::reportIdFor("chicago", "a").value);
+  EXPECT_EQ(metrics.duplicatesLinked.Value(), 1);
+}
+
+TEST_F(PipelineTest, UnmappedTypesAndUngeocodedRowsAreCountedNotDropped) {
+  nlohmann::json j = nlohmann::json::parse(reportJson("x", 0, 0, "SPACE PIRACY"));
+  j.erase("lat");
+  j.erase("lon");
+  source.add(0, j.dump());
+  pipeline.runOnce();
+  ASSERT_EQ(pg.batches.size(), 1u);
+  EXPECT_EQ(pg.batches[0].reports[0].report.enrichment->category, "other");
+  EXPECT_EQ(metrics.unmapped("chicago").Value(), 1);
+  EXPECT_EQ(metrics.ungeocoded.Value(), 1);
+}
+
+TEST_F(PipelineTest, AllInvalidBatchIsCommittedAfterTheDlq) {
+  source.add(0, std::string("\xff\xfe\x00\x01", 4));
+  pipeline.runOnce();
+  EXPECT_TRUE(pg.batches.empty());
+  ASSERT_EQ(dlq.sent.size(), 1u);
+  auto d = nlohmann::json::parse(dlq.sent[0].value);
+  EXPECT_EQ(d["original_encoding"], "base64");
+  EXPECT_EQ(d["original"], "//4AAQ==");
+  EXPECT_EQ((source.committed[{"reports.raw", 0}]), 1);
+}
+
+}  // namespace
+}  // namespace safestream::processor
