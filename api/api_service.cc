@@ -61,8 +61,8 @@ std::string serviceName(std::string_view code) {
 
 std::string open311RequestJson(const PublicReport& r) {
   char lat[32] = "null", lon[32] = "null";
-  if (r.lat) std::snprintf(lat, sizeof lat, "%.7g", *r.lat);
-  if (r.lon) std::snprintf(lon, sizeof lon, "%.7g", *r.lon);
+  if (r.lat) std::snprintf(lat, sizeof lat, "%.10g", *r.lat);
+  if (r.lon) std::snprintf(lon, sizeof lon, "%.10g", *r.lon);
   return "{\"service_request_id\":" + jsonString(r.id) + ",\"status\":\"open\",\"status_notes\":null" +
          ",\"service_name\":" + jsonString(serviceName(r.category)) + ",\"service_code\":" + jsonString(r.category) +
          ",\"description\":" + jsonString(r.description) + ",\"agency_responsible\":null,\"service_notice\":null" +

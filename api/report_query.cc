@@ -37,7 +37,7 @@ std::vector<std::string_view> splitComma(std::string_view s) {
 
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.7g", v);
+  std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
 }
 
