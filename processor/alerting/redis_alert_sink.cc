@@ -18,7 +18,6 @@ constexpr int kSurgeSeenTtlSeconds = 3 * 24 * 3600;
 constexpr int kSurgeStateTtlSeconds = 30 * 24 * 3600;
 constexpr std::size_t kMaxCachedSurgeStates = 100000;
 constexpr const char* kDigestsDueKey = "safestream:alerts:digests:due";
-constexpr const char* kWatermarkKey = "safestream:surge:watermark";
 
 // KEYS: dedupe, stream, channel, throttle counter, held-back counter, digests-due set
 // ARGV: dedupe ttl, maxlen, alert json, max per hour (0: none), quiet (0/1),
@@ -240,21 +239,8 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
     commands.push_back({"SET", "safestream:surge:seen:" + e.report->id.value, "1", "NX", "EX",
                         std::to_string(kSurgeSeenTtlSeconds)});
   }
-  if (!watermark_) commands.push_back({"GET", kWatermarkKey});
   auto seen = redis_->pipeline(commands);
   if (!seen) return redisFailure(seen.error(), metrics_);
-  if (!watermark_) {
-    const auto& w = seen->back();
-    long long wm = 0;
-    if (w.type == core::RedisReply::Type::string) {
-      try {
-        wm = std::stoll(w.str);
-      } catch (const std::exception&) {
-        core::log::warn("surge_watermark_invalid", {{"value", w.str}});
-      }
-    }
-    watermark_ = core::fromEpochMillis(wm);
-  }
   std::vector<Event> fresh;
   std::vector<std::string> markedSeen;
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -300,23 +286,18 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
 
   std::vector<SurgeEvent> surges;
   std::vector<std::string> touched;
-  const long long lateness =
-      std::chrono::duration_cast<std::chrono::milliseconds>(options_.surge.allowedLateness).count();
   for (const auto& e : fresh) {
     auto& state = surgeStates_[e.key];
     auto obs = observeSurge(state, e.report->enrichment->cellL13, e.report->enrichment->category,
-                            e.report->occurredAt, *watermark_, options_.surge);
+                            e.report->occurredAt, options_.surge);
     if (obs.lateness != Lateness::onTime) metrics_.lateEvents.Increment();
     if (obs.surge) surges.push_back(*obs.surge);
-    const auto candidate = e.report->occurredAt - std::chrono::milliseconds(lateness);
-    if (candidate > *watermark_) watermark_ = candidate;
     if (std::find(touched.begin(), touched.end(), e.key) == touched.end()) touched.push_back(e.key);
   }
   // Deliver before saving: if delivery fails, the retry recomputes the same
   // surge from Redis (deterministic) and the dedupe keys skip what was sent.
   auto resetToRedis = [&] {
     surgeStates_.clear();
-    watermark_.reset();
     undoSeen();
   };
   for (const auto& s : surges) {
@@ -336,7 +317,6 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   for (const auto& k : touched) {
     saves.push_back({"SET", k, encodeSurgeState(surgeStates_[k]), "EX", std::to_string(kSurgeStateTtlSeconds)});
   }
-  saves.push_back({"SET", kWatermarkKey, std::to_string(core::toEpochMillis(*watermark_))});
   if (auto saved = redis_->pipeline(saves); !saved) {
     resetToRedis();  // the cache is ahead of Redis: the retry starts from Redis
     return redisFailure(saved.error(), metrics_);

@@ -13,8 +13,8 @@
 // one digest alert says how many were held back (sent by the first write()
 // or flush() after the hour ends). Quiet hours: an alert whose publication
 // time falls in the subscriber's quiet hours (their time zone) is suppressed,
-// not postponed. Surge alerts: see surge_detector.h; surge state and the
-// watermark are kept in Redis, so they survive restarts.
+// not postponed. Surge alerts: see surge_detector.h; surge state (with each
+// key's watermark) is kept in Redis, so it survives restarts.
 //
 // Threading: write() and flush() on the pipeline thread only (ReportSink).
 // The registry is read under its own lock. Redis calls use one connection
@@ -70,7 +70,6 @@ class RedisAlertSink final : public ReportSink {
   core::MessageSink* alertsTopic_;
   // Surge state cache (authoritative copy in Redis); bounded by kMaxCached.
   std::unordered_map<std::string, SurgeState> surgeStates_;
-  std::optional<core::Timestamp> watermark_;
 };
 
 // Minutes after local midnight of `t` in IANA `zone` (UTC if unknown).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace safestream::processor::alerting {
@@ -52,10 +53,16 @@ void foldBaseline(SurgeState& s, core::Timestamp watermark, const SurgeConfig& c
   }
 }
 
+core::Timestamp surgeWatermark(const SurgeState& s, const SurgeConfig& config) {
+  if (s.maxEventMs == 0) return core::fromEpochMillis(std::numeric_limits<long long>::min() / 2);
+  return core::fromEpochMillis(s.maxEventMs) - config.allowedLateness;
+}
+
 SurgeObservation observeSurge(SurgeState& s, std::uint64_t cellL13, std::string_view category,
-                              core::Timestamp eventTime, core::Timestamp watermark, const SurgeConfig& config,
-                              long long count) {
+                              core::Timestamp eventTime, const SurgeConfig& config, long long count) {
   SurgeObservation out;
+  const core::Timestamp watermark = surgeWatermark(s, config);
+  s.maxEventMs = std::max(s.maxEventMs, core::toEpochMillis(eventTime));
   const long long bucketMs = std::chrono::duration_cast<std::chrono::milliseconds>(config.bucket).count();
   const long long windowMs = std::chrono::duration_cast<std::chrono::milliseconds>(config.window).count();
   const long long t = core::toEpochMillis(eventTime);
@@ -102,7 +109,7 @@ std::string encodeSurgeState(const SurgeState& s) {
   std::ostringstream out;
   out.precision(17);
   out << "v1 " << s.mean << ' ' << s.variance << ' ' << s.foldedUntilMs << ' ' << s.windows << ' ' << s.surgeUntilMs << ' '
-      << (s.inSurge ? 1 : 0);
+      << (s.inSurge ? 1 : 0) << ' ' << s.maxEventMs;
   for (const auto& [start, n] : s.buckets) out << ' ' << start << ':' << n;
   return out.str();
 }
@@ -113,7 +120,9 @@ std::optional<SurgeState> decodeSurgeState(std::string_view text) {
   SurgeState s;
   if (!(in >> version) || version != "v1") return std::nullopt;
   int inSurge = 0;
-  if (!(in >> s.mean >> s.variance >> s.foldedUntilMs >> s.windows >> s.surgeUntilMs >> inSurge)) return std::nullopt;
+  if (!(in >> s.mean >> s.variance >> s.foldedUntilMs >> s.windows >> s.surgeUntilMs >> inSurge >> s.maxEventMs)) {
+    return std::nullopt;
+  }
   s.inSurge = inSurge != 0;
   std::string item;
   while (in >> item) {

@@ -8,8 +8,10 @@
 // condition becomes true and not again until an evaluation finds it false
 // (hysteresis), so one burst raises exactly one surge however long it lasts.
 //
-// Event time, not arrival time: the watermark is the largest event time
-// seen minus `allowedLateness`. An hour is folded into the baseline once the
+// Event time, not arrival time: each key's watermark is the largest event
+// time seen for that key minus `allowedLateness` (per key, so a backfill of
+// old data in one city does not make live reports elsewhere late, and the
+// other way round). An hour is folded into the baseline once the
 // watermark has passed its end. A late report (behind the watermark) is
 // still counted into its bucket while its hour is not folded yet; after
 // that it can no longer change a decision and is only counted as late.
@@ -45,6 +47,7 @@ struct SurgeState {
   int windows = 0;              // hours folded so far
   long long surgeUntilMs = 0;   // end of the last surge window
   bool inSurge = false;         // the last evaluation met the surge condition
+  long long maxEventMs = 0;     // largest event time seen (0: none)
   bool operator==(const SurgeState&) const = default;
 };
 
@@ -58,11 +61,13 @@ struct SurgeObservation {
 // Folds every hour whose end the watermark has passed into the baseline.
 void foldBaseline(SurgeState& state, core::Timestamp watermark, const SurgeConfig& config);
 
+// The key's watermark: largest event time seen minus the allowed lateness.
+core::Timestamp surgeWatermark(const SurgeState& state, const SurgeConfig& config);
+
 // Counts `count` reports at `eventTime` for (cell, category) and says whether
-// that makes a surge. `watermark` is the stream's watermark before this event.
+// that makes a surge; then advances the key's watermark.
 SurgeObservation observeSurge(SurgeState& state, std::uint64_t cellL13, std::string_view category,
-                              core::Timestamp eventTime, core::Timestamp watermark, const SurgeConfig& config,
-                              long long count = 1);
+                              core::Timestamp eventTime, const SurgeConfig& config, long long count = 1);
 
 // Compact text form for Redis; decode returns nullopt on anything malformed
 // (the key then starts afresh, logged by the caller).

@@ -22,16 +22,14 @@ core::Timestamp at(int hour, int minute = 0) {
 struct Stream {
   SurgeConfig config;
   SurgeState state;
-  core::Timestamp watermark = core::fromEpochMillis(0);
   std::vector<SurgeEvent> surges;
   Lateness last = Lateness::onTime;
 
   void add(core::Timestamp t, long long n = 1) {
     for (long long i = 0; i < n; ++i) {
-      auto obs = processor::alerting::observeSurge(state, kCell, "theft", t, watermark, config);
+      auto obs = processor::alerting::observeSurge(state, kCell, "theft", t, config);
       last = obs.lateness;
       if (obs.surge) surges.push_back(*obs.surge);
-      watermark = std::max(watermark, t - config.allowedLateness);
     }
   }
 };
@@ -115,8 +113,8 @@ TEST(SurgeDetector, StateRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(*back, s.state);
   EXPECT_FALSE(processor::alerting::decodeSurgeState("").has_value());
   EXPECT_FALSE(processor::alerting::decodeSurgeState("v1 1 2").has_value());
-  EXPECT_FALSE(processor::alerting::decodeSurgeState("v1 1 2 3 4 5 0 x:y").has_value());
-  EXPECT_FALSE(processor::alerting::decodeSurgeState("v2 1 2 3 4 5 0").has_value());
+  EXPECT_FALSE(processor::alerting::decodeSurgeState("v1 1 2 3 4 5 0 7 x:y").has_value());
+  EXPECT_FALSE(processor::alerting::decodeSurgeState("v2 1 2 3 4 5 0 7").has_value());
 }
 
 }  // namespace

@@ -1,0 +1,360 @@
+// The alert path against the real local stack: subscriptions in PostgreSQL
+// (as the API writes them), delivery into real Redis, surge alerts on the
+// real Kafka `alerts` topic. Every test places its subscriptions at a random
+// spot of the globe and uses fresh report ids, so it only sees what it made.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <s2/s2cell_id.h>
+#include <s2/s2latlng.h>
+
+#include <atomic>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <random>
+
+#include "core/kafka.h"
+#include "core/redis_client.h"
+#include "core/report_codec.h"
+#include "core/report_id.h"
+#include "core/subscription.h"
+#include "processor/alerting/alert_format.h"
+#include "processor/alerting/alert_sink.h"
+#include "processor/alerting/redis_alert_sink.h"
+#include "processor/alerting/subscription_store.h"
+#include "tests/support/stack_env.h"
+#include "tests/support/wait.h"
+
+namespace safestream {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace processor::alerting;
+using processor::SinkBatch;
+using nlohmann::json;
+
+class TestClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override { return core::fromEpochMillis(ms_.load()); }
+  void set(core::Timestamp t) { ms_ = core::toEpochMillis(t); }
+
+ private:
+  std::atomic<long long> ms_{core::toEpochMillis(core::nowUtc())};
+};
+
+// A random place away from every other test's places (and from the poles
+// and the antimeridian, which subscriptions do not support).
+core::GeoPoint randomPlace() {
+  static std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> lat(-60, 60), lon(-170, 170);
+  return {lat(rng), lon(rng)};
+}
+
+core::GeoPoint offset(core::GeoPoint p, double northM, double eastM) {
+  constexpr double kPi = 3.14159265358979323846, kR = 6371008.8;
+  return {p.lat + northM / kR * 180 / kPi, p.lon + eastM / (kR * std::cos(p.lat * kPi / 180)) * 180 / kPi};
+}
+
+std::uint64_t cellL13(core::GeoPoint p) { return S2CellId(S2LatLng::FromDegrees(p.lat, p.lon)).parent(13).id(); }
+
+struct SubRow {
+  std::string id = core::randomUuid();
+  core::GeoPoint center;
+  double radiusM = 1000;
+  std::string categories = "{}";
+  std::optional<std::pair<int, int>> quiet;
+  std::string timeZone = "UTC";
+  std::optional<int> maxPerHour;
+};
+
+void insertSubscription(const std::string& pgUrl, const SubRow& s) {
+  pqxx::connection c(pgUrl);
+  pqxx::work tx(c);
+  tx.exec_params(
+      "INSERT INTO subscriptions (id, token_hash, area_type, center_lat, center_lon, radius_m, categories, "
+      "time_zone, quiet_start, quiet_end, max_per_hour) VALUES ($1::uuid, $2, 'circle', $3, $4, $5, $6::text[], $7, "
+      "$8, $9, $10)",
+      s.id, core::hashToken(core::generateToken()), s.center.lat, s.center.lon, s.radiusM, s.categories, s.timeZone,
+      s.quiet ? std::optional<int>(s.quiet->first) : std::nullopt,
+      s.quiet ? std::optional<int>(s.quiet->second) : std::nullopt, s.maxPerHour);
+  tx.commit();
+}
+
+void deleteSubscription(const std::string& pgUrl, const std::string& id) {
+  pqxx::connection c(pgUrl);
+  pqxx::work tx(c);
+  tx.exec_params("DELETE FROM subscriptions WHERE id = $1::uuid", id);
+  tx.commit();
+}
+
+core::Report report(core::GeoPoint where, core::Timestamp occurred, std::string category = "theft",
+                    int severity = 3) {
+  core::Report r;
+  r.source = "alerting-test";
+  r.sourceId = core::randomUuid();
+  r.id = core::reportIdFor(r.source, r.sourceId);
+  r.rawType = "THEFT";
+  r.description = "test report";
+  r.occurredAt = occurred;
+  r.reportedAt = occurred;
+  r.ingestedAt = occurred + 1min;
+  r.location = where;
+  r.address = "1 TEST ST";
+  core::Enrichment e;
+  e.category = std::move(category);
+  e.severity = severity;
+  e.cellL13 = cellL13(where);
+  e.neighbourhood = "TESTVILLE";
+  r.enrichment = e;
+  return r;
+}
+
+SinkBatch batchOf(const std::vector<core::Report>& reports) {
+  SinkBatch b;
+  std::int64_t offset = 0;
+  for (const auto& r : reports) b.reports.push_back({r, {"reports.raw", 0}, offset++});
+  return b;
+}
+
+std::vector<json> streamAlerts(core::RedisClient& redis, const std::string& subscriptionId) {
+  auto reply = redis.command({"XRANGE", streamKey(subscriptionId), "-", "+"});
+  EXPECT_TRUE(reply.ok()) << reply.error().message;
+  std::vector<json> out;
+  if (!reply.ok()) return out;
+  for (const auto& entry : reply->elements) {
+    const auto& fields = entry.elements.at(1).elements;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (fields[i].str == "alert") out.push_back(json::parse(fields[i + 1].str));
+    }
+  }
+  return out;
+}
+
+double counterValue(prometheus::Counter& c) { return c.Value(); }
+
+struct Harness {
+  std::string pgUrl = testing::requireStackEnv("SAFESTREAM_PG_URL");
+  std::string redisUrl = testing::requireStackEnv("SAFESTREAM_REDIS_URL");
+  prometheus::Registry prom;
+  AlertMetrics metrics{prom};
+  std::shared_ptr<SubscriptionRegistry> registry = std::make_shared<SubscriptionRegistry>(nullptr, &metrics);
+  SubscriptionListener listener{pgUrl, *registry, metrics, 100ms};
+  TestClock clock;
+  core::RedisClient redis{{redisUrl}};
+  std::unique_ptr<RedisAlertSink> sink;
+
+  explicit Harness(RedisAlertSinkOptions options = {}, core::MessageSink* topic = nullptr) {
+    listener.start();
+    EXPECT_TRUE(listener.waitUntilLoaded(20s)) << "subscriptions not loaded from PostgreSQL";
+    sink = std::make_unique<RedisAlertSink>(options, registry, std::make_unique<core::RedisClient>(
+                                                                   core::RedisSettings{redisUrl}),
+                                            metrics, clock, topic);
+  }
+  ~Harness() { listener.stop(); }
+  void write(const std::vector<core::Report>& reports) {
+    auto s = sink->write(batchOf(reports));
+    ASSERT_TRUE(s.ok()) << s.error().message;
+  }
+};
+
+TEST(AlertSink, SubscriptionInsertedInDatabaseMatchesWithinASecondAndDeleteStopsIt) {
+  Harness h;
+  SubRow sub;
+  sub.center = randomPlace();
+  const auto inserted = std::chrono::steady_clock::now();
+  insertSubscription(h.pgUrl, sub);
+  // The processor hears the change through NOTIFY: the issue asks for < 1 s.
+  ASSERT_TRUE(testing::waitUntil([&] { return h.registry->find(sub.id) != nullptr; }, 1000ms, 10ms))
+      << "subscription not in the index within a second of its INSERT";
+  const auto heardMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - inserted).count();
+  std::cout << "[ measure  ] subscription matching " << heardMs << " ms after INSERT\n";
+
+  const auto near = report(offset(sub.center, 300, 200), core::nowUtc() - 5min);
+  const auto far = report(offset(sub.center, 3000, 0), core::nowUtc() - 5min);
+  h.write({near, far});
+  auto alerts = streamAlerts(h.redis, sub.id);
+  ASSERT_EQ(alerts.size(), 1u);
+  const auto& a = alerts.front();
+  EXPECT_EQ(a["type"], "report");
+  EXPECT_EQ(a["subscription_id"], sub.id);
+  EXPECT_EQ(a["report_id"], near.id.value);
+  EXPECT_EQ(a["alert_id"], alertId(sub.id, near.id.value));
+  EXPECT_EQ(a["category"], "theft");
+  EXPECT_EQ(a["severity"], 3);
+  EXPECT_EQ(a["address"], "1 TEST ST");
+  EXPECT_EQ(a["neighbourhood"], "TESTVILLE");
+  EXPECT_EQ(a["url"], "/v1/reports/" + near.id.value);
+  EXPECT_NEAR(a["distance_m"].get<double>(), std::hypot(300.0, 200.0), 2.0);
+  EXPECT_EQ(a["occurred_at"], core::formatTimestamp(near.occurredAt));
+  EXPECT_GE(counterValue(h.metrics.sent), 1);
+
+  deleteSubscription(h.pgUrl, sub.id);
+  ASSERT_TRUE(testing::waitUntil([&] { return h.registry->find(sub.id) == nullptr; }, 1000ms, 10ms))
+      << "deleted subscription still in the index after a second";
+  h.write({report(offset(sub.center, 100, 0), core::nowUtc())});
+  EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a deleted subscription got an alert";
+}
+
+TEST(AlertSink, ReplaysRestartsAndNearDuplicatesNeverAlertTwice) {
+  const std::string pgUrl = testing::requireStackEnv("SAFESTREAM_PG_URL");
+  SubRow sub;
+  sub.center = randomPlace();
+  insertSubscription(pgUrl, sub);
+  std::vector<core::Report> reports;
+  for (int i = 0; i < 3; ++i) reports.push_back(report(offset(sub.center, 100.0 * i, 0), core::nowUtc() - 10min));
+  // A near-duplicate from another source, linked by the processor.
+  auto dup = report(offset(sub.center, 20, 0), core::nowUtc() - 9min);
+  dup.enrichment->duplicateOf = reports[0].id;
+  reports.push_back(dup);
+  // And one without a location, which never alerts.
+  auto nowhere = report(sub.center, core::nowUtc());
+  nowhere.location.reset();
+  reports.push_back(nowhere);
+
+  core::RedisClient redis({testing::requireStackEnv("SAFESTREAM_REDIS_URL")});
+  {
+    Harness h;
+    ASSERT_TRUE(testing::waitUntil([&] { return h.registry->find(sub.id) != nullptr; }, 5000ms));
+    h.write(reports);
+    EXPECT_EQ(streamAlerts(redis, sub.id).size(), 3u);
+    EXPECT_EQ(counterValue(h.metrics.duplicates), 1);  // the near-duplicate
+    EXPECT_EQ(counterValue(h.metrics.skippedNoLocation), 1);
+    h.write(reports);  // a retry of the same batch
+    EXPECT_EQ(streamAlerts(redis, sub.id).size(), 3u);
+  }
+  // A restarted processor built by the real factory replays the batch.
+  AlertSinkConfig config;
+  config.pgUrl = pgUrl;
+  config.redisUrl = testing::requireStackEnv("SAFESTREAM_REDIS_URL");
+  prometheus::Registry prom;
+  auto sink = makeAlertSink(config, prom);
+  auto s = sink->write(batchOf(reports));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(streamAlerts(redis, sub.id).size(), 3u) << "a replay after a restart alerted again";
+  std::set<std::string> ids;
+  for (const auto& a : streamAlerts(redis, sub.id)) ids.insert(a["report_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::set<std::string>{reports[0].id.value, reports[1].id.value, reports[2].id.value}));
+  deleteSubscription(pgUrl, sub.id);
+}
+
+TEST(AlertSink, QuietHoursSuppressAndThrottleHoldsBackWithOneDigest) {
+  Harness h;
+  // 2026-03-10 13:20 UTC = 08:20 in Chicago (CDT, UTC-5).
+  const auto start = core::parseTimestamp("2026-03-10T13:20:00Z").value();
+  h.clock.set(start);
+  SubRow quiet;
+  quiet.center = randomPlace();
+  quiet.timeZone = "America/Chicago";
+  quiet.quiet = {7 * 60, 9 * 60};  // 07:00-09:00 local
+  SubRow noisy;
+  noisy.center = randomPlace();
+  noisy.maxPerHour = 2;
+  SubRow awake;  // same place as `quiet`, quiet hours that do not apply now
+  awake.center = quiet.center;
+  awake.timeZone = "America/Chicago";
+  awake.quiet = {22 * 60, 6 * 60};
+  for (const auto& s : {quiet, noisy, awake}) insertSubscription(h.pgUrl, s);
+  ASSERT_TRUE(testing::waitUntil(
+      [&] { return h.registry->find(quiet.id) && h.registry->find(noisy.id) && h.registry->find(awake.id); }, 5000ms));
+
+  h.write({report(offset(quiet.center, 50, 50), start - 1min)});
+  EXPECT_TRUE(streamAlerts(h.redis, quiet.id).empty()) << "alert sent during quiet hours";
+  EXPECT_EQ(streamAlerts(h.redis, awake.id).size(), 1u);
+  EXPECT_EQ(counterValue(h.metrics.quietSuppressed), 1);
+
+  std::vector<core::Report> five;
+  for (int i = 0; i < 5; ++i) five.push_back(report(offset(noisy.center, 10.0 * i, 0), start - 1min));
+  h.write(five);
+  EXPECT_EQ(streamAlerts(h.redis, noisy.id).size(), 2u);
+  EXPECT_EQ(counterValue(h.metrics.throttled), 3);
+  h.write(five);  // a replay holds back nothing more
+  EXPECT_EQ(counterValue(h.metrics.throttled), 3);
+
+  // The hour ends: one digest says how many were held back.
+  h.clock.set(start + 41min);
+  ASSERT_TRUE(h.sink->flush(5s).ok());
+  auto alerts = streamAlerts(h.redis, noisy.id);
+  ASSERT_EQ(alerts.size(), 3u);
+  EXPECT_EQ(alerts.back()["type"], "digest");
+  EXPECT_EQ(alerts.back()["held_back"], 3);
+  EXPECT_EQ(alerts.back()["window_start"], "2026-03-10T13:00:00Z");
+  ASSERT_TRUE(h.sink->flush(5s).ok());
+  EXPECT_EQ(streamAlerts(h.redis, noisy.id).size(), 3u) << "digest sent twice";
+  // A new hour has a fresh budget.
+  h.write({report(offset(noisy.center, 5, 5), start + 41min)});
+  EXPECT_EQ(streamAlerts(h.redis, noisy.id).size(), 4u);
+  for (const auto& s : {quiet, noisy, awake}) deleteSubscription(h.pgUrl, s.id);
+}
+
+TEST(AlertSink, InjectedBurstInOneCellRaisesExactlyOneSurgeAlert) {
+  core::KafkaProducer producer({testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP"), {}}, {});
+  RedisAlertSinkOptions options;
+  options.surge.warmupWindows = 24;
+  Harness h(options, &producer);
+  SubRow sub;
+  sub.center = randomPlace();
+  sub.radiusM = 2000;
+  sub.categories = "{burglary}";
+  insertSubscription(h.pgUrl, sub);
+  ASSERT_TRUE(testing::waitUntil([&] { return h.registry->find(sub.id) != nullptr; }, 5000ms));
+
+  // Two days of one or two burglaries an hour in the cell of the centre, in
+  // event-time order, then a burst of 12 within 20 minutes.
+  const auto t0 = core::parseTimestamp("2014-03-01T00:00:00Z").value();
+  std::vector<core::Report> history;
+  for (int hour = 0; hour < 48; ++hour) {
+    for (int k = 0; k < 1 + hour % 2; ++k) {
+      history.push_back(report(sub.center, t0 + std::chrono::hours(hour) + std::chrono::minutes(10 + k), "burglary"));
+    }
+  }
+  std::vector<core::Report> burst;
+  for (int i = 0; i < 12; ++i) {
+    burst.push_back(report(offset(sub.center, 5.0 * i, 0), t0 + 48h + std::chrono::minutes(5 + i), "burglary"));
+  }
+  for (std::size_t i = 0; i < history.size(); i += 10) {
+    h.write(std::vector<core::Report>(history.begin() + static_cast<long>(i),
+                                      history.begin() + static_cast<long>(std::min(history.size(), i + 10))));
+  }
+  auto surges = [&] {
+    std::vector<json> out;
+    for (auto& a : streamAlerts(h.redis, sub.id)) {
+      if (a["type"] == "surge") out.push_back(a);
+    }
+    return out;
+  };
+  EXPECT_TRUE(surges().empty()) << "steady history raised a surge";
+  h.write(burst);
+  auto got = surges();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["cell"], core::cellToken(cellL13(sub.center)));
+  EXPECT_EQ(got[0]["category"], "burglary");
+  EXPECT_GE(got[0]["count"].get<int>(), 5);
+  EXPECT_GE(got[0]["z_score"].get<double>(), 3.0);
+  // Replaying everything (and a restarted sink) raises nothing more.
+  Harness again(options, &producer);
+  again.write(history);
+  again.write(burst);
+  EXPECT_EQ(surges().size(), 1u);
+
+  // The surge is also on the `alerts` topic, once.
+  core::KafkaConsumer consumer({testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP"), {}},
+                               {.groupId = "alerting-test-" + core::randomUuid(), .topics = {"alerts"}});
+  int onTopic = 0;
+  const std::string key = core::cellToken(cellL13(sub.center));
+  testing::waitUntil(
+      [&] {
+        for (const auto& m : consumer.poll(500, 200ms)) {
+          if (m.key != key) continue;
+          auto j = json::parse(m.value);
+          if (j["type"] == "surge" && j["category"] == "burglary") ++onTopic;
+        }
+        return false;  // read until the deadline to see any second copy
+      },
+      8000ms, 1ms);
+  EXPECT_EQ(onTopic, 1);
+  deleteSubscription(h.pgUrl, sub.id);
+}
+
+}  // namespace
+}  // namespace safestream
