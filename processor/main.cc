@@ -1,4 +1,4 @@
-// safestream-processor: the stream processor daemon.
+// safestream-processor: the stream processor daemon. Thin: wiring only.
 #include <prometheus/registry.h>
 
 #include "core/admin_server.h"
@@ -8,23 +8,81 @@
 #include "core/metrics.h"
 #include "core/migrations.h"
 #include "core/shutdown.h"
+#include "processor/enriched_topic_sink.h"
+#include "processor/kafka_source.h"
+#include "processor/pipeline.h"
+#include "processor/postgres_sink.h"
 #include "processor/processor_config.h"
+#include "processor/s3_archive_sink.h"
 
 int main(int argc, char** argv) {
   using namespace safestream;
-  core::ShutdownSignal shutdown;
+  core::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   core::log::init("processor");
   return core::runMain("safestream-processor", [&] {
     processor::ProcessorConfig cfg = processor::parseProcessorConfig(argc, argv);
     core::log::init("processor", cfg.logLevel);
     core::checkPostgres(cfg.pgUrl);
-    if (auto s = core::checkKafka({cfg.kafkaBootstrap, {}}, std::chrono::seconds(5)); !s) {
-      throw core::ConfigError(s.error().message);
-    }
+    core::KafkaSettings kafka{cfg.kafkaBootstrap, {}};
+    if (auto s = core::checkKafka(kafka, std::chrono::seconds(5)); !s) throw core::ConfigError(s.error().message);
+
+    const processor::Taxonomy taxonomy = processor::Taxonomy::load(cfg.taxonomy);
+    const processor::NeighbourhoodIndex neighbourhoods(processor::parseBoundarySpec(cfg.boundaries));
+    core::SystemClock clock;
+    processor::Enricher enricher(taxonomy, &neighbourhoods, clock);
+
     auto registry = std::make_shared<prometheus::Registry>();
     core::addBuildInfo(*registry, "processor");
-    core::AdminServer admin(cfg.metricsHost, cfg.metricsPort, registry, [] { return core::Readiness{}; });
-    shutdown.wait();
+    processor::ProcessorMetrics metrics(*registry);
+
+    // One producer for reports.enriched and reports.dlq. DLQ originals are
+    // capped (kMaxDlqOriginalBytes), so the default message size suffices.
+    core::KafkaSettings producerSettings = kafka;
+    producerSettings.extra["message.max.bytes"] = "4000000";
+    core::KafkaProducer producer(producerSettings, {.idempotent = true, .compression = "lz4", .lingerMs = 5,
+                                                    .clientId = "safestream-processor"});
+
+    processor::PostgresSink postgres({cfg.pgUrl});
+    processor::S3ArchiveSink s3({cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey},
+                                cfg.s3Prefix);
+    processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic);
+    std::vector<processor::ReportSink*> sinks{&postgres, &s3, &enriched};
+    // ---- EXTRA SINKS: append further ReportSinks here (the alert sink of
+    // processor/alerting, using cfg.redisUrl, is wired in by the lead). They
+    // receive every report, duplicates included (enrichment.duplicate_of).
+
+    // Oversized messages must reach the processor (to be dead-lettered), so
+    // the consumer accepts more than --max-message-bytes.
+    core::KafkaSettings consumerSettings = kafka;
+    consumerSettings.extra["fetch.max.bytes"] = std::to_string(64 << 20);
+    consumerSettings.extra["max.partition.fetch.bytes"] = std::to_string(16 << 20);
+    consumerSettings.extra["receive.message.max.bytes"] = std::to_string(100 << 20);
+    processor::KafkaSource source(consumerSettings, {.groupId = cfg.groupId,
+                                                     .topics = {cfg.rawTopic},
+                                                     .clientId = "safestream-processor"});
+
+    processor::PipelineSettings ps;
+    ps.batchSize = static_cast<std::size_t>(cfg.batchSize);
+    ps.batchTimeout = std::chrono::milliseconds(cfg.batchTimeoutMs);
+    ps.maxMessageBytes = static_cast<std::size_t>(cfg.maxMessageBytes);
+    ps.dlqTopic = cfg.dlqTopic;
+    processor::Pipeline pipeline(source, producer, sinks, enricher, clock, metrics, ps,
+                                 [&] { return shutdown.requested(); });
+
+    core::AdminServer admin(cfg.metricsHost, cfg.metricsPort, registry, [&] {
+      core::Readiness r;
+      r.ready = pipeline.ready();
+      if (!r.ready) r.problems.push_back(pipeline.problem());
+      return r;
+    });
+    core::log::info("processor_started", {{"group_id", cfg.groupId},
+                                          {"topic", cfg.rawTopic},
+                                          {"neighbourhood_polygons", neighbourhoods.polygonCount()},
+                                          {"taxonomy_rules", taxonomy.size()},
+                                          {"metrics", admin.url()}});
+    pipeline.run();  // returns on SIGTERM after the batch in hand is written and committed (or abandoned)
+    source.close();  // leave the group cleanly so partitions move at once
+    core::log::info("processor_stopped", {});
     return 0;
   });
 }

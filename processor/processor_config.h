@@ -3,8 +3,14 @@
 
 namespace safestream::processor {
 
+// Every setting of safestream-processor: a flag, an environment variable, a
+// description and a default (see parseProcessorConfig / --help).
 struct ProcessorConfig {
   std::string kafkaBootstrap;
+  std::string groupId = "safestream-processor";
+  std::string rawTopic = "reports.raw";
+  std::string enrichedTopic = "reports.enriched";
+  std::string dlqTopic = "reports.dlq";
   std::string pgUrl;
   std::string redisUrl;
   std::string s3Endpoint;
@@ -12,6 +18,12 @@ struct ProcessorConfig {
   std::string s3Region = "us-east-1";
   std::string s3AccessKey;
   std::string s3SecretKey;
+  std::string s3Prefix = "reports";
+  int batchSize = 5000;
+  int batchTimeoutMs = 500;
+  int maxMessageBytes = 1 << 20;
+  std::string boundaries;  // path[:name_property],...
+  std::string taxonomy;
   std::string metricsHost = "127.0.0.1";
   int metricsPort = 59102;
   std::string logLevel = "info";

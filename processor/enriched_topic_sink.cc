@@ -1,0 +1,28 @@
+#include "processor/enriched_topic_sink.h"
+
+#include "core/report_codec.h"
+
+namespace safestream::processor {
+
+EnrichedTopicSink::EnrichedTopicSink(core::MessageSink& producer, std::string topic, std::chrono::milliseconds timeout)
+    : producer_(producer), topic_(std::move(topic)), timeout_(timeout) {}
+
+core::Status EnrichedTopicSink::write(const SinkBatch& batch) {
+  std::vector<core::OutMessage> out;
+  out.reserve(batch.reports.size());
+  for (const auto& p : batch.reports) {
+    const auto& e = p.report.enrichment;
+    std::string key = e && e->cellL13 ? core::cellToken(e->cellL13) : p.report.id.value;
+    out.push_back({topic_, std::move(key), core::encodeReport(p.report, /*includePrivate=*/false),
+                   {{"safestream-report-id", p.report.id.value}}});
+  }
+  const auto results = producer_.sendAndWait(out, timeout_);
+  for (const auto& r : results) {
+    if (!r.ok) return core::makeError("kafka_enriched", topic_ + ": " + r.error, "", true);
+  }
+  return core::okStatus();
+}
+
+core::Status EnrichedTopicSink::flush(std::chrono::milliseconds) { return core::okStatus(); }
+
+}  // namespace safestream::processor

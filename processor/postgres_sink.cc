@@ -1,0 +1,336 @@
+#include "processor/postgres_sink.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <map>
+
+#include "core/log.h"
+#include "core/report_codec.h"
+
+namespace safestream::processor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kColumns =
+    "id, source, source_id, raw_type, raw_code, category, severity, description, occurred_at, reported_at, "
+    "ingested_at, processed_at, time_zone, lat, lon, address, url, arrest, cell_l10, cell_l13, cell_l16, "
+    "neighbourhood, local_hour, local_weekday, duplicate_of, contact, raw";
+
+// Columns a later version overwrites (all but the key).
+constexpr const char* kUpdate =
+    "source = EXCLUDED.source, source_id = EXCLUDED.source_id, raw_type = EXCLUDED.raw_type, "
+    "raw_code = EXCLUDED.raw_code, category = EXCLUDED.category, severity = EXCLUDED.severity, "
+    "description = EXCLUDED.description, reported_at = EXCLUDED.reported_at, ingested_at = EXCLUDED.ingested_at, "
+    "processed_at = EXCLUDED.processed_at, time_zone = EXCLUDED.time_zone, lat = EXCLUDED.lat, lon = EXCLUDED.lon, "
+    "address = EXCLUDED.address, url = EXCLUDED.url, arrest = EXCLUDED.arrest, cell_l10 = EXCLUDED.cell_l10, "
+    "cell_l13 = EXCLUDED.cell_l13, cell_l16 = EXCLUDED.cell_l16, neighbourhood = EXCLUDED.neighbourhood, "
+    "local_hour = EXCLUDED.local_hour, local_weekday = EXCLUDED.local_weekday, duplicate_of = EXCLUDED.duplicate_of, "
+    "contact = EXCLUDED.contact, raw = EXCLUDED.raw";
+
+// COPY text format: backslash escapes; NUL cannot be stored in text, so it
+// is dropped rather than failing the whole batch.
+void appendEscaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\0': break;
+      default: out += c;
+    }
+  }
+}
+
+void optField(std::string& out, const std::optional<std::string>& v) {
+  if (v) appendEscaped(out, *v);
+  else out += "\\N";
+  out += '\t';
+}
+void field(std::string& out, std::string_view v) {
+  appendEscaped(out, v);
+  out += '\t';
+}
+void number(std::string& out, long long v) {
+  out += std::to_string(v);
+  out += '\t';
+}
+void cell(std::string& out, std::uint64_t id) {
+  // S2 ids use all 64 bits; bigint keeps them as two's complement.
+  if (id == 0) out += "\\N";
+  else out += std::to_string(static_cast<long long>(id));
+  out += '\t';
+}
+std::string fmt(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", d);
+  return buf;
+}
+
+// jsonb rejects \u0000 escapes; the raw record is informational, so they are
+// replaced rather than losing the report.
+std::string jsonbSafe(std::string s) {
+  for (std::size_t p = s.find("\\u0000"); p != std::string::npos; p = s.find("\\u0000", p)) {
+    // Only a real escape, not an escaped backslash followed by "u0000".
+    std::size_t slashes = 0;
+    for (std::size_t k = p; k > 0 && s[k - 1] == '\\'; --k) ++slashes;
+    if (slashes % 2 == 0) s.replace(p, 6, "\\ufffd");
+    p += 6;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string copyLine(const core::Report& r) {
+  const core::Enrichment e = r.enrichment.value_or(core::Enrichment{});
+  std::string out;
+  out.reserve(512);
+  field(out, r.id.value);
+  field(out, r.source);
+  field(out, r.sourceId);
+  field(out, r.rawType);
+  optField(out, r.rawCode);
+  field(out, e.category.empty() ? std::string("other") : e.category);
+  number(out, e.severity < 1 ? 1 : e.severity);
+  field(out, r.description);
+  field(out, core::formatTimestamp(r.occurredAt));
+  field(out, core::formatTimestamp(r.reportedAt));
+  optField(out, r.ingestedAt ? std::optional<std::string>(core::formatTimestamp(*r.ingestedAt)) : std::nullopt);
+  field(out, core::formatTimestamp(e.processedAt.value_or(core::nowUtc())));
+  optField(out, r.timeZone);
+  optField(out, r.location ? std::optional<std::string>(fmt(r.location->lat)) : std::nullopt);
+  optField(out, r.location ? std::optional<std::string>(fmt(r.location->lon)) : std::nullopt);
+  optField(out, r.address);
+  optField(out, r.url);
+  optField(out, r.arrest ? std::optional<std::string>(*r.arrest ? "t" : "f") : std::nullopt);
+  cell(out, e.cellL10);
+  cell(out, e.cellL13);
+  cell(out, e.cellL16);
+  optField(out, e.neighbourhood);
+  if (e.localHour >= 0) number(out, e.localHour);
+  else optField(out, std::nullopt);
+  if (e.localWeekday > 0) number(out, e.localWeekday);
+  else optField(out, std::nullopt);
+  optField(out, e.duplicateOf ? std::optional<std::string>(e.duplicateOf->value) : std::nullopt);
+  optField(out, r.contact);
+  optField(out, r.rawJson ? std::optional<std::string>(jsonbSafe(*r.rawJson)) : std::nullopt);
+  out.back() = '\n';
+  return out;
+}
+
+// A libpq connection driven with deadlines.
+struct PostgresSink::Session {
+  std::string url;
+  PGconn* conn = nullptr;
+  bool stageReady = false;
+
+  ~Session() { reset(); }
+  void reset() {
+    if (conn) PQfinish(conn);
+    conn = nullptr;
+    stageReady = false;
+  }
+
+  core::Error fail(const std::string& what, bool retriable = true) {
+    std::string msg = conn ? PQerrorMessage(conn) : "";
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    reset();
+    return core::makeError("postgres", "postgres: " + what + (msg.empty() ? "" : ": " + msg), "", retriable);
+  }
+
+  core::Status connect() {
+    if (conn && PQstatus(conn) == CONNECTION_OK) return core::okStatus();
+    reset();
+    const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {url.c_str(), "5", "safestream-processor", nullptr};
+    conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) return fail("connect");
+    if (PQsetnonblocking(conn, 1) != 0) return fail("set non-blocking");
+    return core::okStatus();
+  }
+
+  // Waits until the socket is readable/writable or the deadline passes.
+  bool waitSocket(bool forWrite, Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{PQsocket(conn), static_cast<short>(forWrite ? POLLOUT | POLLIN : POLLIN), 0};
+    return ::poll(&p, 1, static_cast<int>(left)) > 0;
+  }
+
+  bool flushOut(Clock::time_point deadline) {
+    while (true) {
+      const int r = PQflush(conn);
+      if (r == 0) return true;
+      if (r < 0) return false;
+      if (!waitSocket(true, deadline)) return false;
+      if (!PQconsumeInput(conn)) return false;
+    }
+  }
+
+  // Next result or nullptr when the command is complete; `timedOut` set on deadline.
+  PGresult* nextResult(Clock::time_point deadline, bool& timedOut) {
+    while (PQisBusy(conn)) {
+      if (!waitSocket(false, deadline)) {
+        timedOut = true;
+        return nullptr;
+      }
+      if (!PQconsumeInput(conn)) return nullptr;
+    }
+    return PQgetResult(conn);
+  }
+
+  // Runs `sql` (may hold several statements); ok only if every result is.
+  core::Status exec(const std::string& sql, Clock::time_point deadline, std::string* firstValue = nullptr) {
+    if (!PQsendQuery(conn, sql.c_str())) return fail("send");
+    if (!flushOut(deadline)) return fail("send timed out");
+    std::string error;
+    bool timedOut = false;
+    while (PGresult* res = nextResult(deadline, timedOut)) {
+      const auto st = PQresultStatus(res);
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && error.empty()) {
+        const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        error = std::string(state ? state : "?????") + " " + PQresultErrorMessage(res);
+      } else if (st == PGRES_TUPLES_OK && firstValue && PQntuples(res) > 0) {
+        *firstValue = PQgetvalue(res, 0, 0);
+      }
+      PQclear(res);
+    }
+    if (timedOut) return fail("no answer within the deadline");
+    if (!error.empty()) {
+      while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+      // Roll back whatever the transaction did; keep the connection.
+      (void)exec("ROLLBACK", deadline);
+      return core::makeError("postgres", "postgres: " + error, "", true);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) return fail("connection lost");
+    return core::okStatus();
+  }
+
+  core::Status copyIn(const std::string& sql, const std::string& data, Clock::time_point deadline) {
+    if (!PQsendQuery(conn, sql.c_str())) return fail("send COPY");
+    if (!flushOut(deadline)) return fail("send timed out");
+    bool timedOut = false;
+    PGresult* res = nextResult(deadline, timedOut);
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+      std::string err = res ? PQresultErrorMessage(res) : "";
+      if (res) PQclear(res);
+      return fail(timedOut ? "COPY start timed out" : "COPY refused " + err);
+    }
+    PQclear(res);
+    constexpr std::size_t kChunk = 256 * 1024;
+    for (std::size_t off = 0; off < data.size();) {
+      const int n = static_cast<int>(std::min(kChunk, data.size() - off));
+      const int r = PQputCopyData(conn, data.data() + off, n);
+      if (r < 0) return fail("COPY data");
+      if (r == 0) {  // would block
+        if (!waitSocket(true, deadline)) return fail("COPY timed out");
+        continue;
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    while (true) {
+      const int r = PQputCopyEnd(conn, nullptr);
+      if (r < 0) return fail("COPY end");
+      if (r == 1) break;
+      if (!waitSocket(true, deadline)) return fail("COPY timed out");
+    }
+    if (!flushOut(deadline)) return fail("COPY timed out");
+    std::string error;
+    while (PGresult* r = nextResult(deadline, timedOut)) {
+      if (PQresultStatus(r) != PGRES_COMMAND_OK && error.empty()) error = PQresultErrorMessage(r);
+      PQclear(r);
+    }
+    if (timedOut) return fail("COPY timed out");
+    if (!error.empty()) {
+      (void)exec("ROLLBACK", deadline);
+      return core::makeError("postgres", "postgres: COPY failed: " + error, "", true);
+    }
+    return core::okStatus();
+  }
+};
+
+PostgresSink::PostgresSink(PostgresSinkSettings settings)
+    : settings_(std::move(settings)), session_(std::make_unique<Session>()) {
+  session_->url = settings_.url;
+}
+
+PostgresSink::~PostgresSink() = default;
+
+core::Status PostgresSink::write(const SinkBatch& batch) {
+  const auto deadline = Clock::now() + settings_.timeout;
+  // A later version of the same id in the batch wins (same key, same
+  // partition, so offset order is version order).
+  std::map<std::string, const core::Report*> latest;
+  std::set<std::string> months;
+  for (const auto& p : batch.reports) {
+    latest[p.report.id.value] = &p.report;
+  }
+  if (latest.empty()) return core::okStatus();
+  for (const auto& [id, r] : latest) months.insert(core::formatTimestamp(r->occurredAt).substr(0, 7));
+
+  if (auto s = session_->connect(); !s.ok()) return s;
+  auto& db = *session_;
+
+  // Partitions first, in their own transaction: ATTACH PARTITION takes a
+  // strong lock that should not be held across the whole batch. The
+  // advisory lock serialises concurrent processors creating the same month.
+  for (const auto& m : months) {
+    if (knownMonths_.count(m)) continue;
+    std::string hasFunction;
+    if (auto s = db.exec("SELECT to_regproc('reports_ensure_month_partitions') IS NOT NULL", deadline, &hasFunction);
+        !s.ok()) {
+      return s;
+    }
+    if (hasFunction == "t") {
+      const std::string day = m + "-01";
+      if (auto s = db.exec("BEGIN; SELECT pg_advisory_xact_lock(7263541); SELECT reports_ensure_month_partitions('" +
+                               day + "'::date, '" + day + "'::date); COMMIT",
+                           deadline);
+          !s.ok()) {
+        return s;
+      }
+    }
+    knownMonths_.insert(m);
+  }
+
+  if (!db.stageReady) {
+    if (auto s = db.exec("CREATE TEMP TABLE IF NOT EXISTS reports_stage (LIKE reports INCLUDING DEFAULTS) "
+                         "ON COMMIT DELETE ROWS",
+                         deadline);
+        !s.ok()) {
+      return s;
+    }
+    db.stageReady = true;
+  }
+  std::string data;
+  data.reserve(latest.size() * 600);
+  for (const auto& [id, r] : latest) data += copyLine(*r);
+
+  if (auto s = db.exec("BEGIN", deadline); !s.ok()) return s;
+  if (auto s = db.copyIn(std::string("COPY reports_stage (") + kColumns + ") FROM STDIN", data, deadline); !s.ok()) {
+    return s;
+  }
+  const std::string sql =
+      // A report whose occurred_at changed lives under its old key in
+      // another partition: remove it.
+      "DELETE FROM reports r USING report_ids i, reports_stage s "
+      "WHERE i.id = s.id AND i.occurred_at <> s.occurred_at AND r.id = i.id AND r.occurred_at = i.occurred_at;"
+      "INSERT INTO report_ids (id, occurred_at) SELECT id, occurred_at FROM reports_stage "
+      "ON CONFLICT (id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at "
+      "WHERE report_ids.occurred_at <> EXCLUDED.occurred_at;"
+      "INSERT INTO reports (" + std::string(kColumns) + ") SELECT " + kColumns + " FROM reports_stage "
+      "ON CONFLICT (id, occurred_at) DO UPDATE SET " + kUpdate + ";"
+      "COMMIT";
+  return db.exec(sql, deadline);
+}
+
+core::Status PostgresSink::flush(std::chrono::milliseconds) {
+  // Every write is its own committed transaction: nothing is buffered.
+  session_->reset();
+  return core::okStatus();
+}
+
+}  // namespace safestream::processor
