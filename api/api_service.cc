@@ -140,6 +140,12 @@ ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
   router_.add("PATCH", "/v1/subscriptions/{id}", bind(&ApiService::patchSubscription));
   router_.add("DELETE", "/v1/subscriptions/{id}", bind(&ApiService::deleteSubscription));
   router_.add("GET", "/v1/subscriptions/{id}/alerts", bind(&ApiService::listAlerts));
+  // The transport upgrades WebSocket requests before routing; a plain GET lands here.
+  router_.add("GET", "/v1/subscriptions/{id}/live", [](HttpRequest&, Responder respond) {
+    auto r = errorResponse(426, "upgrade_required", "this endpoint is a WebSocket; send Upgrade: websocket");
+    r.headers.emplace_back("Upgrade", "websocket");
+    respond(std::move(r));
+  });
   router_.add("GET", "/open311/v2/services.json", bind(&ApiService::open311Services));
   router_.add("GET", "/open311/v2/services/{code}.json", bind(&ApiService::open311Service));
   router_.add("POST", "/open311/v2/requests.json", bind(&ApiService::open311Post));
