@@ -25,7 +25,12 @@ void rejectUnknownFlags(CLI::App& app, int argc, char** argv) {
     if (arg.rfind("--", 0) != 0) continue;
     auto eq = arg.find('=');
     std::string name = arg.substr(0, eq);
-    if (app.get_option_no_throw(name) == nullptr) usageError(app, "unknown option " + name);
+    bool known = app.get_option_no_throw(name) != nullptr;
+    // Options of subcommands ("safestream-ingest import --file ...") count too.
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->get_option_no_throw(name) != nullptr;
+    }
+    if (!known) usageError(app, "unknown option " + name);
   }
 }
 
@@ -43,11 +48,15 @@ void parseCommandLine(CLI::App& app, int argc, char** argv) {
     std::exit(app.exit(e));
   } catch (const CLI::RequiredError&) {
     // Name the flag and its environment variable, since either will do.
-    for (const CLI::Option* o : app.get_options()) {
-      if (o->get_required() && o->count() == 0) {
-        std::string msg = o->get_name() + " is required";
-        if (!o->get_envname().empty()) msg += " (or set " + o->get_envname() + ")";
-        usageError(app, msg);
+    std::vector<const CLI::App*> scopes{&app};
+    for (const CLI::App* sub : app.get_subcommands()) scopes.push_back(sub);  // the ones given
+    for (const CLI::App* scope : scopes) {
+      for (const CLI::Option* o : scope->get_options()) {
+        if (o->get_required() && o->count() == 0) {
+          std::string msg = o->get_name() + " is required";
+          if (!o->get_envname().empty()) msg += " (or set " + o->get_envname() + ")";
+          usageError(app, msg);
+        }
       }
     }
     usageError(app, "a required option is missing");

@@ -84,7 +84,8 @@ core::Result<ImportStats> FileImporter::run(const ImportOptions& opt) {
   std::vector<Rejection> rejections;
   std::vector<std::string> fields;
   auto lastProgress = Clock::now();
-  const std::uint64_t base = offset;  // the reader counts from where it started
+  // The reader counts bytes from where it started reading: 0, or the resume offset.
+  const std::uint64_t base = offset > headerEnd ? offset : 0;
 
   auto commit = [&]() -> core::Status {
     auto out = publisher_.publish(source, batch);

@@ -1,30 +1,23 @@
-// safestream-ingest: the stream ingest daemon.
-#include <prometheus/registry.h>
-
-#include "core/admin_server.h"
+// safestream-ingest: crime-report sources -> Kafka reports.raw.
+// Thin: parse the command line, dispatch to the command (ingest/commands.h).
 #include "core/cli.h"
-#include "core/kafka.h"
 #include "core/log.h"
-#include "core/metrics.h"
-#include "core/migrations.h"
 #include "core/shutdown.h"
+#include "ingest/commands.h"
 #include "ingest/ingest_config.h"
 
 int main(int argc, char** argv) {
   using namespace safestream;
-  core::ShutdownSignal shutdown;
+  core::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   core::log::init("ingest");
   return core::runMain("safestream-ingest", [&] {
     ingest::IngestConfig cfg = ingest::parseIngestConfig(argc, argv);
     core::log::init("ingest", cfg.logLevel);
-    core::checkPostgres(cfg.pgUrl);
-    if (auto s = core::checkKafka({cfg.kafkaBootstrap, {}}, std::chrono::seconds(5)); !s) {
-      throw core::ConfigError(s.error().message);
+    switch (cfg.command) {
+      case ingest::IngestConfig::Command::import: return ingest::runImport(cfg, shutdown);
+      case ingest::IngestConfig::Command::replay: return ingest::runReplayCommand(cfg, shutdown);
+      case ingest::IngestConfig::Command::run: return ingest::runDaemon(cfg, shutdown);
     }
-    auto registry = std::make_shared<prometheus::Registry>();
-    core::addBuildInfo(*registry, "ingest");
-    core::AdminServer admin(cfg.metricsHost, cfg.metricsPort, registry, [] { return core::Readiness{}; });
-    shutdown.wait();
-    return 0;
+    return 2;
   });
 }
