@@ -42,10 +42,11 @@ int main(int argc, char** argv) {
     core::KafkaProducer producer(producerSettings, {.idempotent = true, .compression = "lz4", .lingerMs = 5,
                                                     .clientId = "safestream-processor"});
 
-    processor::PostgresSink postgres({cfg.pgUrl});
-    processor::S3ArchiveSink s3({cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey},
+    const std::chrono::milliseconds sinkTimeout(cfg.sinkTimeoutMs);
+    processor::PostgresSink postgres({cfg.pgUrl, sinkTimeout});
+    processor::S3ArchiveSink s3({cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey, sinkTimeout},
                                 cfg.s3Prefix);
-    processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic);
+    processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic, sinkTimeout);
     std::vector<processor::ReportSink*> sinks{&postgres, &s3, &enriched};
     // ---- EXTRA SINKS: append further ReportSinks here (the alert sink of
     // processor/alerting, using cfg.redisUrl, is wired in by the lead). They
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     ps.batchTimeout = std::chrono::milliseconds(cfg.batchTimeoutMs);
     ps.maxMessageBytes = static_cast<std::size_t>(cfg.maxMessageBytes);
     ps.dlqTopic = cfg.dlqTopic;
+    ps.dlqTimeout = sinkTimeout;
     processor::Pipeline pipeline(source, producer, sinks, enricher, clock, metrics, ps,
                                  [&] { return shutdown.requested(); });
 

@@ -131,7 +131,7 @@ std::size_t Pipeline::runOnce() {
     if (!o.geocoded) metrics_.ungeocoded.Increment();
     if (o.duplicate) metrics_.duplicatesLinked.Increment();
     metrics_.eventAge.Observe(std::max(0.0, std::chrono::duration<double>(now - r.occurredAt).count()));
-    batch.reports.push_back(ProcessedReport{std::move(r), tp, m.offset});
+    batch.reports.push_back(ProcessedReport{std::move(r), tp, m.offset, m.timestampMs.value_or(0)});
   }
   metrics_.valid.Increment(static_cast<double>(batch.reports.size()));
   for (auto& [tp, range] : ranges) batch.ranges.push_back(range);

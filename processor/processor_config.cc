@@ -39,6 +39,9 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv) {
   core::addOption(app, "--max-message-bytes", c.maxMessageBytes, "SAFESTREAM_PROCESSOR_MAX_MESSAGE_BYTES",
                   "Larger messages go to the DLQ as too_large")
       ->check(CLI::Range(1024, 64 << 20));
+  core::addOption(app, "--sink-timeout-ms", c.sinkTimeoutMs, "SAFESTREAM_PROCESSOR_SINK_TIMEOUT_MS",
+                  "Deadline of one sink write (PostgreSQL transaction, S3 request, Kafka delivery); then retried")
+      ->check(CLI::Range(100, 600000));
   core::addOption(app, "--boundaries", c.boundaries, "SAFESTREAM_BOUNDARIES",
                   "Neighbourhood boundary GeoJSON files: path[:name_property],...");
   core::addOption(app, "--taxonomy", c.taxonomy, "SAFESTREAM_TAXONOMY", "Taxonomy CSV (schemas/taxonomy.v1.csv)");

@@ -22,6 +22,7 @@ struct ProcessorConfig {
   int batchSize = 5000;
   int batchTimeoutMs = 500;
   int maxMessageBytes = 1 << 20;
+  int sinkTimeoutMs = 30000;
   std::string boundaries;  // path[:name_property],...
   std::string taxonomy;
   std::string metricsHost = "127.0.0.1";

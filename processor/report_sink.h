@@ -18,6 +18,7 @@ struct ProcessedReport {
   core::Report report;            // report.enrichment is set
   core::TopicPartition source;    // reports.raw partition
   std::int64_t offset = 0;        // its offset there
+  std::int64_t timestampMs = 0;   // the Kafka record timestamp (0: none); stable across replays
 };
 
 // A batch as consumed from reports.raw (valid reports only; invalid ones went

@@ -62,7 +62,11 @@ core::Status S3ArchiveSink::write(const SinkBatch& batch) {
     std::map<std::string, std::string> objects;
     for (const auto& p : batch.reports) {
       if (!(p.source == range.partition)) continue;
-      const std::string t = core::formatTimestamp(p.report.occurredAt);  // 2014-03-15T05:52:00Z
+      // Arrival time on reports.raw, not event time: a backfill of old
+      // events then makes one object per partition and batch instead of one
+      // per hour of history, and the record timestamp is the same on replay.
+      const core::Timestamp arrived = p.timestampMs > 0 ? core::fromEpochMillis(p.timestampMs) : p.report.occurredAt;
+      const std::string t = core::formatTimestamp(arrived);  // 2014-03-15T05:52:00Z
       const std::string key =
           prefix_ + "/dt=" + t.substr(0, 10) + "/hour=" + t.substr(11, 2) + "/" + stem + ".ndjson.gz";
       auto& body = objects[key];

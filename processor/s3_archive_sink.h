@@ -1,6 +1,7 @@
 #pragma once
 // S3 archive sink: newline-delimited JSON (public fields only), gzip, in Hive
-// partitions of the event time (UTC):
+// partitions of the arrival time on reports.raw (the Kafka record timestamp,
+// UTC; occurred_at is in every line for engines to filter on):
 //   <prefix>/dt=YYYY-MM-DD/hour=HH/<topic>-<partition>-<firstOffset>-<lastOffset>.ndjson.gz
 // One object per (source partition, hour) of a batch; the batch is the flush
 // unit, so objects are cut by size (--batch-size) or age (--batch-timeout-ms).

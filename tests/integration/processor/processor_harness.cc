@@ -1,0 +1,79 @@
+#include "tests/integration/processor/processor_harness.h"
+
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "core/report_id.h"
+#include "core/s3_client.h"
+#include "processor/s3_archive_sink.h"
+#include "tests/support/stack_env.h"
+
+namespace safestream::testing {
+
+ProcessorRun startProcessor(const std::string& name, std::vector<std::string> extraArgs) {
+  loadStackEnvIntoProcess();
+  ProcessorRun run;
+  run.tag = name + "-" + core::randomUuid().substr(0, 8) + "-";
+  run.groupId = "it-" + run.tag + "group";
+  run.s3Prefix = "it/" + run.tag.substr(0, run.tag.size() - 1);
+  run.metricsPort = freePort();
+  std::vector<std::string> args{"--group-id", run.groupId, "--metrics-port", std::to_string(run.metricsPort),
+                                "--s3-prefix", run.s3Prefix};
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+  run.daemon = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
+  run.daemon->start();
+  EXPECT_TRUE(run.daemon->waitHealthy(run.metricsUrl() + "/healthz")) << run.daemon->logTail();
+  return run;
+}
+
+long long pgScalar(const std::string& sql) {
+  pqxx::connection c(requireStackEnv("SAFESTREAM_PG_URL"));
+  pqxx::work tx(c);
+  auto row = tx.exec1(sql);
+  return row[0].is_null() ? 0 : row[0].as<long long>();
+}
+
+std::map<std::string, std::vector<std::string>> s3Lines(const std::string& prefix) {
+  core::S3Client s3({requireStackEnv("SAFESTREAM_S3_ENDPOINT"), requireStackEnv("SAFESTREAM_S3_BUCKET"),
+                     stackEnv("SAFESTREAM_S3_REGION").value_or("us-east-1"),
+                     requireStackEnv("SAFESTREAM_S3_ACCESS_KEY"), requireStackEnv("SAFESTREAM_S3_SECRET_KEY")});
+  std::map<std::string, std::vector<std::string>> out;
+  auto keys = s3.list(prefix + "/");
+  EXPECT_TRUE(keys.ok()) << (keys.ok() ? "" : keys.error().message);
+  if (!keys.ok()) return out;
+  for (const auto& k : *keys) {
+    if (k.find("/_inflight/") != std::string::npos) continue;
+    auto body = s3.get(k);
+    EXPECT_TRUE(body.ok()) << k;
+    if (!body.ok()) continue;
+    std::istringstream in(processor::gzipDecompress(*body));
+    std::string line;
+    auto& lines = out[k];
+    while (std::getline(in, line)) {
+      if (!line.empty()) lines.push_back(line);
+    }
+  }
+  return out;
+}
+
+double metricValue(const std::string& metricsUrl, const std::string& name, const std::string& labels) {
+  auto [status, body] = httpGet(metricsUrl + "/metrics");
+  if (status != 200) return -1;
+  std::istringstream in(body);
+  std::string line;
+  double sum = 0;
+  bool found = false;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    if (!labels.empty() && line.find(labels) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+    found = true;
+  }
+  return found ? sum : -1;
+}
+
+}  // namespace safestream::testing

@@ -1,0 +1,35 @@
+#pragma once
+// Shared helpers of the processor's integration tests: launch the daemon
+// with its own group, metrics port and S3 prefix; read back what it wrote.
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/daemon_process.h"
+
+namespace safestream::testing {
+
+struct ProcessorRun {
+  std::string tag;       // unique per test: prefixes source ids, names the group and S3 prefix
+  std::string groupId;
+  std::string s3Prefix;
+  int metricsPort = 0;
+  std::unique_ptr<DaemonProcess> daemon;
+  std::string metricsUrl() const { return "http://127.0.0.1:" + std::to_string(metricsPort); }
+};
+
+// Starts safestream-processor (waits for /healthz). `extraArgs` are appended.
+ProcessorRun startProcessor(const std::string& name, std::vector<std::string> extraArgs = {});
+
+// SELECT returning one number.
+long long pgScalar(const std::string& sql);
+
+// Every NDJSON line under the prefix, per object (gunzipped).
+std::map<std::string, std::vector<std::string>> s3Lines(const std::string& prefix);
+
+// Value of a counter/gauge line of /metrics (sum over label sets matching `labels`); -1 if absent.
+double metricValue(const std::string& metricsUrl, const std::string& name, const std::string& labels = "");
+
+}  // namespace safestream::testing
