@@ -10,6 +10,7 @@
 #include <s2/s2cell_union.h>
 #include <s2/s2error.h>
 #include <s2/s2latlng.h>
+#include <s2/s2latlng_rect.h>
 #include <s2/s2loop.h>
 #include <s2/s2polygon.h>
 #include <s2/s2region_coverer.h>
@@ -45,6 +46,12 @@ std::uint32_t categoryMask(const std::vector<std::string>& categories) {
   return mask;
 }
 
+std::string upperCase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -70,9 +77,22 @@ std::unique_ptr<S2Loop> makeLoop(const core::Ring& ring, S2Error& error) {
 
 // A neighbourhood's loops (outer rings; holes ignored: the covering only has
 // to contain the area, and the exact test compares names) and its covering.
+// A ring S2 rejects (real boundary files have rings that touch themselves)
+// is covered by its bounding rectangle instead: a covering only has to
+// contain the area.
 struct Shape {
   std::vector<std::unique_ptr<S2Loop>> loops;
+  std::vector<S2LatLngRect> rects;
   std::vector<S2CellId> covering;
+  bool mayIntersect(const S2Cell& cell) const {
+    for (const auto& l : loops) {
+      if (l->MayIntersect(cell)) return true;
+    }
+    for (const auto& r : rects) {
+      if (r.MayIntersect(cell)) return true;
+    }
+    return false;
+  }
 };
 
 }  // namespace
@@ -99,6 +119,10 @@ struct SubscriptionIndex::Impl {
   std::vector<int> levelsInUse;
   std::size_t cellEntries = 0;
   std::map<std::string, std::shared_ptr<const Shape>, std::less<>> shapes;  // cache by neighbourhood name
+  // Neighbourhood subscriptions are found by the report's enriched
+  // neighbourhood name, not by cell: many of them share one area, and a
+  // name look-up is exact where a covering is not.
+  std::map<std::string, std::vector<std::uint32_t>, std::less<>> byNeighbourhood;
 
   Impl(std::shared_ptr<const Boundaries> b, CoveringOptions o) : boundaries(std::move(b)), options(o) {
     S2RegionCoverer::Options opts;
@@ -126,14 +150,19 @@ struct SubscriptionIndex::Impl {
     std::vector<S2CellId> all;
     for (const auto& polygon : *mp) {
       S2Error error;
-      auto loop = makeLoop(polygon.front(), error);
-      if (!loop) continue;  // a broken ring in the source file: skip it, the others still cover
       std::vector<S2CellId> cov;
-      coverer.GetCovering(*loop, &cov);
+      if (auto loop = makeLoop(polygon.front(), error)) {
+        coverer.GetCovering(*loop, &cov);
+        shape->loops.push_back(std::move(loop));
+      } else {
+        S2LatLngRect rect = S2LatLngRect::Empty();
+        for (const auto& p : polygon.front()) rect.AddPoint(S2LatLng::FromDegrees(p.lat, p.lon));
+        coverer.GetCovering(rect, &cov);
+        shape->rects.push_back(rect);
+      }
       all.insert(all.end(), cov.begin(), cov.end());
-      shape->loops.push_back(std::move(loop));
     }
-    if (shape->loops.empty()) {
+    if (shape->loops.empty() && shape->rects.empty()) {
       return core::makeError("invalid_field", "area.name: the boundary of '" + name + "' has no valid ring",
                              "area.name");
     }
@@ -207,7 +236,16 @@ struct SubscriptionIndex::Impl {
     auto it = byId.find(absl::string_view(id.data(), id.size()));
     if (it == byId.end()) return false;
     std::uint32_t slot = it->second;
-    removeCells(slot, coveringOf(entries[slot]));
+    if (entries[slot].sub->areaType == core::AreaType::neighbourhood) {
+      auto n = byNeighbourhood.find(upperCase(entries[slot].sub->neighbourhood));
+      if (n != byNeighbourhood.end()) {
+        auto& v = n->second;
+        v.erase(std::remove(v.begin(), v.end(), slot), v.end());
+        if (v.empty()) byNeighbourhood.erase(n);
+      }
+    } else {
+      removeCells(slot, coveringOf(entries[slot]));
+    }
     entries[slot] = Entry{};
     freeSlots.push_back(slot);
     byId.erase(it);
@@ -281,7 +319,11 @@ core::Status SubscriptionIndex::upsert(core::Subscription subscription) {
     d.entries.push_back(std::move(e));
   }
   d.byId.emplace(std::move(id), slot);
-  d.addCells(slot, d.coveringOf(d.entries[slot]));
+  if (d.entries[slot].sub->areaType == core::AreaType::neighbourhood) {
+    d.byNeighbourhood[upperCase(d.entries[slot].sub->neighbourhood)].push_back(slot);
+  } else {
+    d.addCells(slot, d.coveringOf(d.entries[slot]));
+  }
   return core::okStatus();
 }
 
@@ -289,8 +331,16 @@ bool SubscriptionIndex::erase(std::string_view id) { return impl_->eraseId(id); 
 
 void SubscriptionIndex::match(const MatchPoint& p, std::vector<Match>& out) const {
   const auto& d = *impl_;
-  if (d.cells.empty()) return;
   const S2Point point = toPoint(p.location);
+  if (!p.neighbourhood.empty() && !d.byNeighbourhood.empty()) {
+    auto it = d.byNeighbourhood.find(upperCase(p.neighbourhood));
+    if (it != d.byNeighbourhood.end()) {
+      for (std::uint32_t slot : it->second) {
+        if (auto m = d.test(d.entries[slot], p, point)) out.push_back(std::move(*m));
+      }
+    }
+  }
+  if (d.cells.empty()) return;
   const S2CellId leaf(point);
   for (int level : d.levelsInUse) {
     auto it = d.cells.find(leaf.parent(level).id());
@@ -333,6 +383,11 @@ void SubscriptionIndex::subscriptionsForCell(std::uint64_t cellId, std::string_v
       }
     }
   }
+  for (const auto& [name, members] : d.byNeighbourhood) {
+    if (!members.empty() && d.entries[members.front()].shape->mayIntersect(cell)) {
+      slots.insert(slots.end(), members.begin(), members.end());
+    }
+  }
   std::sort(slots.begin(), slots.end());
   slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
   for (auto slot : slots) {
@@ -342,9 +397,7 @@ void SubscriptionIndex::subscriptionsForCell(std::uint64_t cellId, std::string_v
     switch (e.sub->areaType) {
       case core::AreaType::circle: intersects = e.cap.MayIntersect(cell); break;
       case core::AreaType::polygon: intersects = e.polygon->MayIntersect(cell); break;
-      case core::AreaType::neighbourhood:
-        for (const auto& loop : e.shape->loops) intersects = intersects || loop->MayIntersect(cell);
-        break;
+      case core::AreaType::neighbourhood: intersects = e.shape->mayIntersect(cell); break;
     }
     if (intersects) out.push_back(e.sub);
   }

@@ -1,11 +1,13 @@
 #pragma once
 // The in-memory cell -> subscriptions index the processor matches reports
 // against. Each subscription's area is covered by S2 cells (RegionCoverer,
-// levels kMinLevel..kMaxLevel, at most kMaxCells cells); the index maps each
+// levels minLevel..maxLevel, at most maxCells cells); the index maps each
 // covering cell to the subscriptions it covers. A report looks up its leaf
 // cell's ancestors at the levels in use (at most 9 hash look-ups), so the cost
 // for a report that matches nothing does not grow with the number of
-// subscriptions. The candidates then pass an exact test (great-circle
+// subscriptions. Neighbourhood subscriptions are indexed by name instead (the
+// report's enriched neighbourhood finds them in one look-up); their boundary
+// covering is kept for the surge audience (subscriptionsForCell). The candidates then pass an exact test (great-circle
 // distance for circles, S2 point-in-polygon for polygons, the report's
 // enriched neighbourhood name for neighbourhoods) and the category and
 // severity filters. Quiet hours and the throttle are delivery decisions (they
