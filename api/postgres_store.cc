@@ -102,7 +102,7 @@ PostgresReportStore::PostgresReportStore(PgPool& pool) : pool_(pool) {}
 
 core::Result<std::optional<PublicReport>> PostgresReportStore::get(const std::string& id) {
   return pool_.impl().run<std::optional<PublicReport>>([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);  // one statement: no BEGIN/COMMIT round trips
     auto rows = tx.exec_params(std::string("SELECT ") + kReportColumns +
                                    " FROM reports WHERE id = $1::uuid ORDER BY processed_at DESC LIMIT 1",
                                id);
@@ -113,7 +113,7 @@ core::Result<std::optional<PublicReport>> PostgresReportStore::get(const std::st
 
 core::Result<ReportPage> PostgresReportStore::query(const ReportQuery& q) {
   return pool_.impl().run<ReportPage>([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);
     // Values are validated numbers, times and taxonomy names, and still go
     // through quote() so nothing from the request reaches SQL unescaped.
     std::string sql = std::string("SELECT ") + kReportColumns;
@@ -221,7 +221,7 @@ core::Status PostgresSubscriptionStore::create(const core::Subscription& s) {
 
 core::Result<std::optional<core::Subscription>> PostgresSubscriptionStore::get(const std::string& id) {
   return pool_.impl().run<std::optional<core::Subscription>>([&](pqxx::connection& c) -> std::optional<core::Subscription> {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
         "SELECT id::text, token_hash, area_type, center_lat, center_lon, radius_m, neighbourhood, polygon::text, "
         "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour "

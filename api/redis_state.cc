@@ -77,7 +77,29 @@ core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) 
   char rate[32], burst[32];
   std::snprintf(rate, sizeof rate, "%.12g", perMinute_ / 60000.0);
   std::snprintf(burst, sizeof burst, "%.12g", burst_);
-  auto r = pool_.command({"EVAL", kTokenBucket, "1", "safestream:ratelimit:" + clientKey, rate, burst});
+  // EVALSHA saves sending and hashing the script on every request; after a
+  // Redis restart (NOSCRIPT) the script is loaded again.
+  std::string sha;
+  {
+    std::lock_guard lock(shaMu_);
+    sha = sha_;
+  }
+  if (sha.empty()) {
+    auto loaded = pool_.command({"SCRIPT", "LOAD", kTokenBucket});
+    if (!loaded) return loaded.error();
+    sha = loaded->str;
+    std::lock_guard lock(shaMu_);
+    sha_ = sha;
+  }
+  const std::string key = "safestream:ratelimit:" + clientKey;
+  auto r = pool_.command({"EVALSHA", sha, "1", key, rate, burst});
+  if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
+    {
+      std::lock_guard lock(shaMu_);
+      sha_.clear();
+    }
+    r = pool_.command({"EVAL", kTokenBucket, "1", key, rate, burst});
+  }
   if (!r) return r.error();
   if (r->type != core::RedisReply::Type::array || r->elements.size() != 3) {
     return core::makeError("redis_error", "unexpected reply from the rate-limit script");

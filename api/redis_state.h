@@ -39,6 +39,8 @@ class RedisRateLimiter final : public RateLimiter {
   RedisPool& pool_;
   double perMinute_;
   double burst_;
+  std::mutex shaMu_;
+  std::string sha_;  // of the loaded script; empty until loaded
 };
 
 // Keys safestream:idem:{key}: a pending marker (60 s, so a crash does not

@@ -567,6 +567,64 @@ TEST_F(ApiTest, EveryDocumentedOperationIsServed) {
   EXPECT_GT(checked, 15);
 }
 
+// The whole path: POST -> reports.raw -> safestream-processor -> PostgreSQL
+// and Redis -> the API's WebSocket; then a reconnect with the last cursor
+// gets what was published while away.
+TEST_F(ApiTest, EndToEndSubmitReachesPostgresAndTheLiveWebSocket) {
+  testing::DaemonProcess processor(testing::binaryPath("processor/safestream-processor"),
+                                   {"--group-id", "api-e2e-" + core::randomUuid(), "--metrics-port",
+                                    std::to_string(testing::freePort()), "--log-level", "info"});
+  processor.start();
+  auto [lat, lon] = uniquePoint();
+  auto [id, token] = createSubscription(lat, lon);
+  testing::WsClient ws;
+  ASSERT_EQ(ws.connect(api_->port(), "/v1/subscriptions/" + id + "/live", {{"authorization", "Bearer " + token}}), 101);
+
+  auto submit = [&](const std::string& what) {
+    ip_ = uniqueIp();
+    auto r = post("/v1/reports", reportBody(lat + 0.001, lon, what));
+    EXPECT_EQ(r.status, 202) << r.body;
+    return json::parse(r.body).value("id", std::string());
+  };
+  auto inPostgres = [&](const std::string& reportId) {
+    // A fresh consumer group starts at the earliest offset of the shared
+    // reports.raw, so the processor may first work through other tests' backlog.
+    return testing::waitUntil([&] { return get("/v1/reports/" + reportId).status == 200; }, 180s, 100ms);
+  };
+  const std::string first = submit("e2e first " + core::randomUuid());
+  ASSERT_TRUE(inPostgres(first)) << "report " << first << " never reached PostgreSQL through the processor\n"
+                                 << processor.logTail();
+  std::string cursor;
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        auto frame = ws.read(500ms);
+        if (!frame) return false;
+        auto d = json::parse(*frame);
+        if (d.value("report_id", "") != first) return false;
+        cursor = d.value("cursor", "");
+        return true;
+      },
+      30s, 1ms))
+      << "no alert for report " << first << " on the subscription's WebSocket\n" << processor.logTail();
+  ASSERT_FALSE(cursor.empty());
+  ws.close();
+
+  const std::string second = submit("e2e second " + core::randomUuid());
+  ASSERT_TRUE(inPostgres(second));
+  testing::WsClient again;
+  ASSERT_EQ(again.connect(api_->port(), "/v1/subscriptions/" + id + "/live?after=" + cursor + "&token=" + token), 101);
+  bool resumed = false;
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        auto frame = again.read(500ms);
+        if (frame) resumed = json::parse(*frame).value("report_id", "") == second;
+        return resumed;
+      },
+      30s, 1ms))
+      << "the alert published while disconnected was not replayed";
+  EXPECT_EQ(processor.stop(std::chrono::seconds(30)), 0) << processor.logTail();
+}
+
 TEST_F(ApiTest, StopsCleanlyOnSigterm) {
   testing::ApiDaemon own;
   EXPECT_EQ(own.process().stop(std::chrono::seconds(15)), 0) << own.logTail();
