@@ -229,14 +229,14 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
     const auto& r = pr.report;
     // Near-duplicates are one incident: only root reports count.
     if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
-    events.push_back({&r, "safestream:surge:" + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category});
+    events.push_back({&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category});
   }
   if (events.empty()) return core::okStatus();
 
   // Count each report once, across retries, replays and restarts.
   std::vector<std::vector<std::string>> commands;
   for (const auto& e : events) {
-    commands.push_back({"SET", "safestream:surge:seen:" + e.report->id.value, "1", "NX", "EX",
+    commands.push_back({"SET", options_.surgeKeyPrefix + "seen:" + e.report->id.value, "1", "NX", "EX",
                         std::to_string(kSurgeSeenTtlSeconds)});
   }
   auto seen = redis_->pipeline(commands);
@@ -246,7 +246,7 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     if ((*seen)[i].type == core::RedisReply::Type::status) {
       fresh.push_back(events[i]);
-      markedSeen.push_back("safestream:surge:seen:" + events[i].report->id.value);
+      markedSeen.push_back(options_.surgeKeyPrefix + "seen:" + events[i].report->id.value);
     }
   }
   if (fresh.empty()) return core::okStatus();
@@ -257,15 +257,31 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   };
 
   if (surgeStates_.size() > kMaxCachedSurgeStates) surgeStates_.clear();
+  if (cellSince_.size() > kMaxCachedSurgeStates) cellSince_.clear();
   std::vector<std::string> toLoad;
   for (const auto& e : fresh) {
     if (!surgeStates_.count(e.key) && std::find(toLoad.begin(), toLoad.end(), e.key) == toLoad.end()) {
       toLoad.push_back(e.key);
     }
   }
-  if (!toLoad.empty()) {
-    std::vector<std::vector<std::string>> gets;
-    for (const auto& k : toLoad) gets.push_back({"GET", k});
+  // When the stream first saw each cell (SET NX keeps the first writer):
+  // a new (cell, category) key's baseline starts there.
+  std::vector<std::string> cells;
+  for (const auto& e : fresh) {
+    const auto token = core::cellToken(e.report->enrichment->cellL13);
+    if (!cellSince_.count(token) && std::find(cells.begin(), cells.end(), token) == cells.end()) cells.push_back(token);
+  }
+  std::vector<std::vector<std::string>> gets;
+  for (const auto& k : toLoad) gets.push_back({"GET", k});
+  for (const auto& c : cells) {
+    const auto first = std::find_if(fresh.begin(), fresh.end(), [&](const Event& e) {
+      return core::cellToken(e.report->enrichment->cellL13) == c;
+    });
+    gets.push_back({"SET", options_.surgeKeyPrefix + "since:" + c,
+                    std::to_string(core::toEpochMillis(first->report->occurredAt)), "NX", "GET", "EX",
+                    std::to_string(kSurgeStateTtlSeconds)});
+  }
+  if (!gets.empty()) {
     auto states = redis_->pipeline(gets);
     if (!states) {
       undoSeen();
@@ -282,14 +298,31 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
       }
       surgeStates_[toLoad[i]] = std::move(st);
     }
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      const auto& reply = (*states)[toLoad.size() + i];
+      long long since = std::stoll(gets[toLoad.size() + i][2]);  // we were first: our own value
+      if (reply.type == core::RedisReply::Type::string) {
+        try {
+          since = std::stoll(reply.str);
+        } catch (const std::exception&) {
+          core::log::warn("surge_since_invalid", {{"cell", cells[i]}});
+        }
+      }
+      cellSince_[cells[i]] = core::fromEpochMillis(since);
+    }
   }
-
+  auto sinceOf = [&](std::uint64_t cell) -> std::optional<core::Timestamp> {
+    auto it = cellSince_.find(core::cellToken(cell));
+    if (it == cellSince_.end()) return std::nullopt;
+    return it->second;
+  };
   std::vector<SurgeEvent> surges;
   std::vector<std::string> touched;
   for (const auto& e : fresh) {
     auto& state = surgeStates_[e.key];
     auto obs = observeSurge(state, e.report->enrichment->cellL13, e.report->enrichment->category,
-                            e.report->occurredAt, options_.surge);
+                            e.report->occurredAt, options_.surge,
+                            sinceOf(e.report->enrichment->cellL13));
     if (obs.lateness != Lateness::onTime) metrics_.lateEvents.Increment();
     if (obs.surge) surges.push_back(*obs.surge);
     if (std::find(touched.begin(), touched.end(), e.key) == touched.end()) touched.push_back(e.key);
@@ -337,7 +370,7 @@ core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge) {
   }
   if (auto s = deliver(deliveries); !s) return s;
   if (!alertsTopic_) return core::okStatus();
-  const std::string published = "safestream:surge:published:" + surge.key();
+  const std::string published = options_.surgeKeyPrefix + "published:" + surge.key();
   auto claim = redis_->command({"SET", published, "1", "NX", "EX", std::to_string(kSurgeStateTtlSeconds)});
   if (!claim) return redisFailure(claim.error(), metrics_);
   if (claim->type != core::RedisReply::Type::status) return core::okStatus();  // already on the topic

@@ -41,6 +41,9 @@ struct RedisAlertSinkOptions {
   SurgeConfig surge;
   std::string alertsTopic = "alerts";
   std::size_t pipelineChunk = 500;
+  // Namespace of the surge state keys ({prefix}{cell}:{category},
+  // {prefix}seen:{report}, {prefix}published:{surge}); tests isolate with it.
+  std::string surgeKeyPrefix = "safestream:surge:";
 };
 
 class RedisAlertSink final : public ReportSink {
@@ -70,6 +73,7 @@ class RedisAlertSink final : public ReportSink {
   core::MessageSink* alertsTopic_;
   // Surge state cache (authoritative copy in Redis); bounded by kMaxCached.
   std::unordered_map<std::string, SurgeState> surgeStates_;
+  std::unordered_map<std::string, core::Timestamp> cellSince_;  // cell token -> first report seen
 };
 
 // Minutes after local midnight of `t` in IANA `zone` (UTC if unknown).

@@ -59,8 +59,12 @@ core::Timestamp surgeWatermark(const SurgeState& s, const SurgeConfig& config) {
 }
 
 SurgeObservation observeSurge(SurgeState& s, std::uint64_t cellL13, std::string_view category,
-                              core::Timestamp eventTime, const SurgeConfig& config, long long count) {
+                              core::Timestamp eventTime, const SurgeConfig& config,
+                              std::optional<core::Timestamp> cellSince, long long count) {
   SurgeObservation out;
+  if (s.foldedUntilMs == 0 && s.buckets.empty() && cellSince && *cellSince < eventTime) {
+    s.foldedUntilMs = floorTo(core::toEpochMillis(*cellSince), kHourMs);
+  }
   const core::Timestamp watermark = surgeWatermark(s, config);
   s.maxEventMs = std::max(s.maxEventMs, core::toEpochMillis(eventTime));
   const long long bucketMs = std::chrono::duration_cast<std::chrono::milliseconds>(config.bucket).count();

@@ -65,9 +65,13 @@ void foldBaseline(SurgeState& state, core::Timestamp watermark, const SurgeConfi
 core::Timestamp surgeWatermark(const SurgeState& state, const SurgeConfig& config);
 
 // Counts `count` reports at `eventTime` for (cell, category) and says whether
-// that makes a surge; then advances the key's watermark.
+// that makes a surge; then advances the key's watermark. `cellSince` is when
+// the stream first saw any report in the cell: a new key's baseline starts
+// there (with zeros), so a category never seen in a busy cell has a real,
+// empty history instead of none.
 SurgeObservation observeSurge(SurgeState& state, std::uint64_t cellL13, std::string_view category,
-                              core::Timestamp eventTime, const SurgeConfig& config, long long count = 1);
+                              core::Timestamp eventTime, const SurgeConfig& config,
+                              std::optional<core::Timestamp> cellSince = std::nullopt, long long count = 1);
 
 // Compact text form for Redis; decode returns nullopt on anything malformed
 // (the key then starts afresh, logged by the caller).

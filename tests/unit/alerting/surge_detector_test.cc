@@ -72,6 +72,21 @@ TEST(SurgeDetector, NoSurgeDuringWarmupOrBelowMinimumCount) {
   EXPECT_EQ(quiet.surges.size(), 1u) << "the fifth report reaches minCount";
 }
 
+TEST(SurgeDetector, ANewCategoryInAWatchedCellHasAnEmptyHistoryNotNone) {
+  SurgeConfig config;
+  SurgeState arson;
+  std::vector<SurgeEvent> surges;
+  const auto since = at(0);  // the cell has been watched for two days
+  for (int i = 0; i < 6; ++i) {
+    auto obs = processor::alerting::observeSurge(arson, kCell, "arson", at(48, i), config, since);
+    if (obs.surge) surges.push_back(*obs.surge);
+  }
+  EXPECT_GE(arson.windows, 24);
+  ASSERT_EQ(surges.size(), 1u);
+  EXPECT_EQ(surges[0].count, 5);
+  EXPECT_EQ(surges[0].category, "arson");
+}
+
 TEST(SurgeDetector, SteadyHighTrafficIsNotASurge) {
   Stream s;
   for (int h = 0; h < 72; ++h) s.add(at(h, 30), 20);
