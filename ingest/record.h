@@ -14,9 +14,15 @@ namespace safestream::ingest {
 // "missing_type", "invalid_report", "not_an_object"); `message` names the
 // record and what is wrong, for the log.
 struct Rejection {
+  Rejection() = default;
+  Rejection(std::string r, std::string m, std::string id = {}, std::string key = {})
+      : reason(std::move(r)), message(std::move(m)), sourceId(std::move(id)), dedupeKey(std::move(key)) {}
   std::string reason;
   std::string message;
   std::string sourceId;  // empty when the record had none
+  // What identifies the bad record across polls when it has no id (a hash of
+  // its content), so it is reported once; empty: use sourceId.
+  std::string dedupeKey;
 };
 
 struct ParsedBatch {

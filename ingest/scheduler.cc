@@ -45,6 +45,9 @@ struct Scheduler::SourceState {
   RetryingFetcher fetcher;
   std::vector<std::chrono::steady_clock::time_point> nextDue;
   bool quotaWarned = false;
+  // Recently published ids of the whole source (areas and tiles overlap, so
+  // one record may come back from several of them): one checkpoint per source.
+  std::optional<RecentIds> seen;
   SourceState(const SourceConfig& c, HttpClient& http, const core::Clock& clock, Sleeper sleep)
       : cfg(c), limiter(c.perSecond, c.perDay, clock), fetcher(http, c.retry, std::move(sleep)) {}
 };
@@ -96,6 +99,13 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
   auto loaded = deps_.checkpoints.load(target.key);
   if (!loaded) return fail(loaded.error().code, loaded.error().message);
   Checkpoint cp = std::move(*loaded);
+  const std::string seenKey = cfg.name + ".seen";
+  if (!s.seen) {
+    auto seen = deps_.checkpoints.load(seenKey);
+    if (!seen) return fail(seen.error().code, seen.error().message);
+    s.seen = std::move(seen->recent);
+  }
+  RecentIds& recent = *s.seen;
 
   // Rate limit and quota.
   for (;;) {
@@ -184,7 +194,7 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
 
   std::vector<core::Report> fresh;
   for (auto& r : parsed->reports) {
-    if (cp.recent.contains(r.sourceId)) {
+    if (recent.contains(r.sourceId)) {
       ++rep.skipped;
     } else {
       fresh.push_back(std::move(r));
@@ -193,7 +203,8 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
   std::vector<Rejection> newRejections;
   for (auto& r : parsed->rejections) {
     // A bad record is reported once, not at every poll that sees it again.
-    if (!r.sourceId.empty() && cp.recent.contains("!" + r.sourceId)) {
+    const std::string& k = r.dedupeKey.empty() ? r.sourceId : r.dedupeKey;
+    if (!k.empty() && recent.contains("!" + k)) {
       ++rep.skipped;
     } else {
       newRejections.push_back(std::move(r));
@@ -209,12 +220,18 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
 
   // Only acknowledged messages enter the checkpoint.
   for (std::size_t i : out.publishedIndexes) {
-    cp.recent.add(fresh[i].sourceId);
+    recent.add(fresh[i].sourceId);
     if (out.allDelivered() && (!cp.highWater || fresh[i].reportedAt > *cp.highWater)) cp.highWater = fresh[i].reportedAt;
   }
   for (const auto& r : newRejections) {
-    if (!r.sourceId.empty()) cp.recent.add("!" + r.sourceId);
+    const std::string& k = r.dedupeKey.empty() ? r.sourceId : r.dedupeKey;
+    if (!k.empty()) recent.add("!" + k);
   }
+  // Seen ids first: after a crash between the two writes, the area's older
+  // high-water mark only makes the next poll ask a little further back.
+  Checkpoint seenCp;
+  seenCp.recent = recent;
+  if (auto st = deps_.checkpoints.save(seenKey, seenCp); !st) return fail(st.error().code, st.error().message);
   if (auto st = deps_.checkpoints.save(target.key, cp); !st) return fail(st.error().code, st.error().message);
   if (!out.allDelivered()) return fail("delivery_failed", std::to_string(out.failed) + " messages not acknowledged: " + out.firstError);
 

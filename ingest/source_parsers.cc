@@ -33,7 +33,8 @@ std::optional<std::string> textOf(const json& v) {
 
 void addRecord(ParsedBatch& out, const ColumnMapping& mapping, const json& rec, std::size_t index) {
   if (!rec.is_object()) {
-    out.rejections.push_back({"not_an_object", "record #" + std::to_string(index) + " is not a JSON object", ""});
+    out.rejections.push_back({"not_an_object", "record #" + std::to_string(index) + " is not a JSON object", "",
+                              "#" + std::to_string(std::hash<std::string>{}(rec.dump()))});
     return;
   }
   std::deque<std::string> keep;  // backing store: deque keeps handed-out views valid
@@ -49,7 +50,9 @@ void addRecord(ParsedBatch& out, const ColumnMapping& mapping, const json& rec, 
   if (!r) {
     std::string id;
     if (auto it = rec.find(mapping.id); it != rec.end()) id = textOf(*it).value_or("");
-    out.rejections.push_back({r.error().code, r.error().message, id});
+    std::string key;
+    if (id.empty()) key = "#" + std::to_string(std::hash<std::string>{}(rec.dump()));
+    out.rejections.push_back({r.error().code, r.error().message, id, key});
     return;
   }
   r->rawJson = rec.dump();
