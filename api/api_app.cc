@@ -155,6 +155,12 @@ struct ApiApp::Impl {
     o.trustProxy = c.trustProxy;
     o.wsPingInterval = std::chrono::seconds(c.wsPingSeconds);
     o.wsMaxQueue = static_cast<std::size_t>(c.wsMaxQueue);
+    // Citizen POSTs wait only for Redis (rate limit, idempotency) before the
+    // Kafka send, which is asynchronous; PostgreSQL reads go to the workers.
+    o.runInline = [](const HttpRequest& r) {
+      return (r.method == "POST" && (r.path == "/v1/reports" || r.path == "/open311/v2/requests.json")) ||
+             r.path == "/healthz" || r.path == "/metrics";
+    };
     LiveHooks live;
     live.hub = &hub;
     live.history = &history;

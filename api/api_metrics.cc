@@ -37,8 +37,21 @@ ApiMetrics::ApiMetrics(prometheus::Registry& r)
                    .Register(r)) {}
 
 void ApiMetrics::request(const std::string& route, const std::string& method, int status, double seconds) {
-  requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}}).Increment();
-  latency_.Add({{"route", route}}, core::latencyBuckets()).Observe(seconds);
+  const std::string key = route + '\x1f' + method + '\x1f' + std::to_string(status);
+  std::pair<prometheus::Counter*, prometheus::Histogram*> s;
+  {
+    std::lock_guard lock(mu_);
+    auto it = series_.find(key);
+    if (it == series_.end()) {
+      it = series_
+               .emplace(key, std::make_pair(&requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}}),
+                                            &latency_.Add({{"route", route}}, core::latencyBuckets())))
+               .first;
+    }
+    s = it->second;
+  }
+  s.first->Increment();
+  s.second->Observe(seconds);
 }
 
 }  // namespace safestream::api

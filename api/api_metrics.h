@@ -6,7 +6,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace safestream::api {
 
@@ -30,6 +32,10 @@ class ApiMetrics {
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
+  // Family::Add hashes the labels and builds bucket vectors on every call;
+  // the handful of (route, method, status) series are looked up once.
+  std::mutex mu_;
+  std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> series_;
 };
 
 }  // namespace safestream::api

@@ -369,10 +369,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     keepAlive_ = msg.keep_alive();
     head_ = msg.method() == http::verb::head;
     auto request = toRequest(msg, peer_, shared_->options.trustProxy);
-    net::post(shared_->workers, [self = shared_from_this(), request = std::move(request)]() mutable {
-      self->shared_->handler(std::move(request), [self](HttpResponse r) {
-        net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r), false); });
-      });
+    auto respond = [self = shared_from_this()](HttpResponse r) {
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r), false); });
+    };
+    if (shared_->options.runInline && shared_->options.runInline(request)) {
+      shared_->handler(std::move(request), std::move(respond));
+      return;
+    }
+    net::post(shared_->workers, [self = shared_from_this(), request = std::move(request), respond]() mutable {
+      self->shared_->handler(std::move(request), std::move(respond));
     });
   }
 

@@ -43,6 +43,10 @@ struct ServerOptions {
   std::chrono::milliseconds wsPingInterval{15000};
   std::size_t wsMaxQueue = 256;  // frames waiting for a slow client before it is disconnected
   std::chrono::milliseconds wsCloseTimeout{2000};
+  // Requests for which this returns true run on the I/O thread instead of
+  // the worker pool: for handlers that wait at most a Redis round trip, the
+  // two thread hops cost more than the wait (measured in bench/api).
+  std::function<bool(const HttpRequest&)> runInline;
 };
 
 struct LiveHooks {
