@@ -76,7 +76,14 @@ int runDaemon(const IngestConfig& c, core::ShutdownSignal& shutdown) {
   core::SystemClock clock;
   Scheduler scheduler(std::move(sources), Scheduler::Deps{http, publisher, checkpoints, areaContext.get(), metrics, clock},
                       [&](std::chrono::milliseconds d) { return shutdown.waitFor(d); });
-  core::AdminServer admin(c.metricsHost, c.metricsPort, registry, [] { return core::Readiness{}; });
+  core::AdminServer admin(c.metricsHost, c.metricsPort, registry, [&publisher] {
+    core::Readiness r;
+    if (auto e = publisher.lastDeliveryError(); !e.empty()) {
+      r.ready = false;
+      r.problems.push_back("kafka: the last publish was not acknowledged: " + e);
+    }
+    return r;
+  });
   core::log::info("ingest_started", {{"config", c.configFile},
                                      {"sources", scheduler.sourceCount()},
                                      {"state_dir", c.stateDir},

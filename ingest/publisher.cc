@@ -50,6 +50,10 @@ PublishOutcome Publisher::publish(const std::string& source, std::vector<core::R
     metrics_->published(source, static_cast<double>(out.published));
     if (out.failed) metrics_->deliveryErrors(source, static_cast<double>(out.failed));
   }
+  if (out.published || out.failed) {
+    std::lock_guard<std::mutex> lock(mu_);
+    lastError_ = out.failed ? out.firstError : "";
+  }
   if (out.failed) {
     core::log::warn("delivery_failed", {{"source", source},
                                         {"failed", out.failed},
@@ -57,6 +61,11 @@ PublishOutcome Publisher::publish(const std::string& source, std::vector<core::R
                                         {"error", out.firstError}});
   }
   return out;
+}
+
+std::string Publisher::lastDeliveryError() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lastError_;
 }
 
 void reportRejections(const std::string& source, const std::vector<Rejection>& rejections,

@@ -6,6 +6,7 @@
 //
 // Threading: thread-safe if the sink is (KafkaProducer is).
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,13 @@ class Publisher {
   // failed, or the ack timeout passed.
   PublishOutcome publish(const std::string& source, std::vector<core::Report>& reports);
 
+  // The last delivery error, "" while the latest publish went through: for
+  // /readyz (thread-safe, cheap).
+  std::string lastDeliveryError() const;
+
  private:
+  mutable std::mutex mu_;
+  std::string lastError_;
   core::MessageSink& sink_;
   std::string topic_;
   IngestMetrics* metrics_;

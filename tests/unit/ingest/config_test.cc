@@ -8,6 +8,7 @@
 #include "ingest/rate_limiter.h"
 #include "ingest/retrying_fetcher.h"
 #include "ingest/sources_config.h"
+#include "tests/support/stack_env.h"
 
 namespace safestream::ingest {
 namespace {
@@ -188,6 +189,22 @@ TEST(RetryingFetcher, BacksOffWithJitterHonoursRetryAfterAndStopsOn4xx) {
     EXPECT_LE(d, 3000ms);
     EXPECT_GE(d, std::min<std::chrono::milliseconds>(100ms * (1 << (attempt - 1)), 3000ms) / 2);
   }
+}
+
+}  // namespace
+}  // namespace safestream::ingest
+
+namespace safestream::ingest {
+namespace {
+
+TEST(SourcesConfig, ShippedConfigsLoad) {
+  ::setenv("SAFESTREAM_SPOTCRIME_KEY", "x", 1);
+  ::setenv("SAFESTREAM_RAPIDAPI_KEY", "y", 1);
+  auto example = loadSourcesConfig(testing::sourcePath("ingest/config/example.json"));
+  EXPECT_EQ(example.sources.size(), 4u);
+  EXPECT_TRUE(loadSourcesConfig(testing::sourcePath("ingest/config/local.json")).sources.empty());
+  auto m = loadColumnMapping(testing::sourcePath("ingest/config/austin_mapping.example.json"));
+  EXPECT_EQ(m.source, "csv:austin");
 }
 
 }  // namespace
