@@ -1,6 +1,7 @@
 #include "processor/pipeline.h"
 
 #include <algorithm>
+#include <future>
 #include <thread>
 
 #include "core/log.h"
@@ -44,44 +45,66 @@ void Pipeline::run() {
   }
 }
 
-bool Pipeline::retry(const std::string& what, const std::function<core::Status()>& attempt) {
+bool Pipeline::writeAll(const std::vector<std::string>& names,
+                        const std::vector<std::function<core::Status()>>& writes) {
+  std::vector<std::size_t> pending(names.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
   auto delay = settings_.backoffInitial;
   bool paused = false;
   while (true) {
-    core::Status s = attempt();
-    if (s.ok()) break;
-    metrics_.sinkErrors(what).Increment();
-    core::log::warn("sink_write_failed", {{"sink", what},
-                                          {"error", s.error().message},
-                                          {"retriable", s.error().retriable},
-                                          {"retry_in_ms", static_cast<long long>(delay.count())}});
+    // Sinks are independent, so they write in parallel: a batch costs the
+    // slowest sink, not the sum. Calls of one sink never overlap.
+    std::vector<std::future<core::Status>> running;
+    running.reserve(pending.size());
+    for (auto i : pending) running.push_back(std::async(std::launch::async, writes[i]));
+    std::vector<std::size_t> failed;
+    std::string firstProblem;
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      core::Status s = core::makeError("sink_threw", "sink threw an exception", "", true);
+      try {
+        s = running[k].get();
+      } catch (const std::exception& e) {
+        s = core::makeError("sink_threw", std::string("sink threw: ") + e.what(), "", true);
+      }
+      if (s.ok()) continue;
+      const std::string& what = names[pending[k]];
+      failed.push_back(pending[k]);
+      metrics_.sinkErrors(what).Increment();
+      core::log::warn("sink_write_failed", {{"sink", what},
+                                            {"error", s.error().message},
+                                            {"retriable", s.error().retriable},
+                                            {"retry_in_ms", static_cast<long long>(delay.count())}});
+      if (firstProblem.empty()) firstProblem = what + ": " + s.error().message;
+    }
+    if (failed.empty()) break;
+    setProblem(firstProblem);
     if (!paused) {
       // Stop fetching while we cannot write; the batch in hand is retried.
       source_.pause();
       paused = true;
       ready_.store(false);
       metrics_.ready.Set(0);
-      setProblem(what + ": " + s.error().message);
     }
     const auto until = std::chrono::steady_clock::now() + delay;
     while (std::chrono::steady_clock::now() < until) {
       if (stop_()) return false;
       // Keeps the group membership alive (rebalance callbacks run inside
       // poll). Partitions are paused, so nothing should arrive; if anything
-      // does, it is dropped here and re-read by the seek after the batch.
+      // does, it is dropped here and re-read through the seek after the batch.
       for (const auto& m : source_.poll(16, std::chrono::milliseconds(50))) {
         auto [it, fresh] = discarded_.try_emplace({m.topic, m.partition}, m.offset);
         if (!fresh) it->second = std::min(it->second, m.offset);
       }
     }
     delay = std::min(delay * 2, settings_.backoffMax);
+    pending = std::move(failed);  // only the sinks that failed are written again
   }
   if (paused) {
     source_.resume();
     ready_.store(true);
     metrics_.ready.Set(1);
     setProblem("");
-    core::log::info("sink_recovered", {{"sink", what}});
+    core::log::info("sinks_recovered", {});
   }
   return true;
 }
@@ -136,26 +159,29 @@ std::size_t Pipeline::runOnce() {
   metrics_.valid.Increment(static_cast<double>(batch.reports.size()));
   for (auto& [tp, range] : ranges) batch.ranges.push_back(range);
 
-  // ---- 3. DLQ first, then every sink; each retried until it acknowledges
+  // ---- 3. the DLQ and every sink, in parallel; each retried until it acknowledges
+  std::vector<std::string> names;
+  std::vector<std::function<core::Status()>> writes;
   if (!deadLetters.empty()) {
-    const bool ok = retry("dlq", [&]() -> core::Status {
+    names.push_back("dlq");
+    writes.push_back([&]() -> core::Status {
       auto results = dlq_.sendAndWait(deadLetters, settings_.dlqTimeout);
       for (const auto& r : results) {
         if (!r.ok) return core::makeError("dlq_failed", "reports.dlq: " + r.error, "", r.retriable);
       }
       return core::okStatus();
     });
-    if (!ok) return msgs.size();
   }
   if (!batch.reports.empty()) {
     for (auto* sink : sinks_) {
-      const bool ok = retry(sink->name(), [&]() -> core::Status {
+      names.push_back(sink->name());
+      writes.push_back([&, sink]() -> core::Status {
         core::ScopedTimer timer(metrics_.sinkLatency(sink->name()));
         return sink->write(batch);
       });
-      if (!ok) return msgs.size();  // stopping: nothing committed, the batch is read again
     }
   }
+  if (!writeAll(names, writes)) return msgs.size();  // stopping: nothing committed, the batch is read again
 
   // ---- 4. commit what every sink acknowledged
   core::OffsetMap next;

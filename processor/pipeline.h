@@ -3,7 +3,8 @@
 //   poll reports.raw -> decode/validate (core::decodeReport) -> invalid ones
 //   to the DLQ -> normalise, dedupe, enrich -> every sink -> commit offsets.
 // Offsets are committed only after the DLQ and every sink acknowledged the
-// batch. A failing sink pauses consumption, marks the processor not ready and
+// batch. Sinks write a batch in parallel (one task per sink; calls of one
+// sink never overlap). A failing sink pauses consumption, marks the processor not ready and
 // is retried with exponential backoff until it succeeds or shutdown is
 // requested (then nothing is committed and the batch is read again later).
 //
@@ -57,9 +58,10 @@ class Pipeline {
   std::string problem() const;
 
  private:
-  // Calls `attempt` until it succeeds or stop; pauses the source and turns
-  // not-ready while failing. False only when stopped before success.
-  bool retry(const std::string& what, const std::function<core::Status()>& attempt);
+  // Runs every write (in parallel) until each has succeeded or stop; pauses
+  // the source and turns not-ready while any fails, retrying only the failed
+  // ones with backoff. False only when stopped before success.
+  bool writeAll(const std::vector<std::string>& names, const std::vector<std::function<core::Status()>>& writes);
   void setProblem(const std::string& p);
 
   RecordSource& source_;

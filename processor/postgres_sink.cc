@@ -313,11 +313,23 @@ core::Status PostgresSink::write(const SinkBatch& batch) {
   if (auto s = db.copyIn(std::string("COPY reports_stage (") + kColumns + ") FROM STDIN", data, deadline); !s.ok()) {
     return s;
   }
-  const std::string sql =
-      // A report whose occurred_at changed lives under its old key in
-      // another partition: remove it.
-      "DELETE FROM reports r USING report_ids i, reports_stage s "
-      "WHERE i.id = s.id AND i.occurred_at <> s.occurred_at AND r.id = i.id AND r.occurred_at = i.occurred_at;"
+  // The stage's statistics let the planner use the primary-key indexes
+  // below instead of hashing whole tables.
+  if (auto s = db.exec("ANALYZE reports_stage", deadline); !s.ok()) return s;
+  // A report whose occurred_at changed lives under its old key in another
+  // partition. Moves are rare, so they are looked up through report_ids'
+  // index first and deleted by exact key (a join with `reports` would scan
+  // every partition).
+  std::string moved;
+  if (auto s = db.exec("SELECT string_agg(format('(%L::uuid,%L::timestamptz)', i.id, i.occurred_at), ',') "
+                       "FROM reports_stage s JOIN report_ids i ON i.id = s.id WHERE i.occurred_at <> s.occurred_at",
+                       deadline, &moved);
+      !s.ok()) {
+    return s;
+  }
+  std::string sql;
+  if (!moved.empty()) sql += "DELETE FROM reports WHERE (id, occurred_at) IN (VALUES " + moved + ");";
+  sql +=
       "INSERT INTO report_ids (id, occurred_at) SELECT id, occurred_at FROM reports_stage "
       "ON CONFLICT (id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at "
       "WHERE report_ids.occurred_at <> EXCLUDED.occurred_at;"

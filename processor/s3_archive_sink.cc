@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -54,57 +55,73 @@ std::string gzipDecompress(const std::string& data) {
 S3ArchiveSink::S3ArchiveSink(core::S3Settings settings, std::string prefix)
     : client_(std::move(settings)), prefix_(std::move(prefix)) {}
 
-core::Status S3ArchiveSink::write(const SinkBatch& batch) {
-  for (const auto& range : batch.ranges) {
-    const std::string stem = range.partition.topic + "-" + std::to_string(range.partition.partition) + "-" +
-                             std::to_string(range.firstOffset) + "-" + std::to_string(range.lastOffset);
-    // dt/hour of the event time -> NDJSON lines, in offset order.
-    std::map<std::string, std::string> objects;
-    for (const auto& p : batch.reports) {
-      if (!(p.source == range.partition)) continue;
-      // Arrival time on reports.raw, not event time: a backfill of old
-      // events then makes one object per partition and batch instead of one
-      // per hour of history, and the record timestamp is the same on replay.
-      const core::Timestamp arrived = p.timestampMs > 0 ? core::fromEpochMillis(p.timestampMs) : p.report.occurredAt;
-      const std::string t = core::formatTimestamp(arrived);  // 2014-03-15T05:52:00Z
-      const std::string key =
-          prefix_ + "/dt=" + t.substr(0, 10) + "/hour=" + t.substr(11, 2) + "/" + stem + ".ndjson.gz";
-      auto& body = objects[key];
-      body += core::encodeReport(p.report, /*includePrivate=*/false);
-      body += '\n';
-    }
-    if (objects.empty()) continue;  // every message of the range went to the DLQ
+core::Status S3ArchiveSink::writeRange(const SinkBatch& batch, const SinkBatch::Range& range) {
+  const std::string stem = range.partition.topic + "-" + std::to_string(range.partition.partition) + "-" +
+                           std::to_string(range.firstOffset) + "-" + std::to_string(range.lastOffset);
+  // dt/hour -> NDJSON lines, in offset order.
+  std::map<std::string, std::string> objects;
+  for (const auto& p : batch.reports) {
+    if (!(p.source == range.partition)) continue;
+    // Arrival time on reports.raw, not event time: a backfill of old
+    // events then makes one object per partition and batch instead of one
+    // per hour of history, and the record timestamp is the same on replay.
+    const core::Timestamp arrived = p.timestampMs > 0 ? core::fromEpochMillis(p.timestampMs) : p.report.occurredAt;
+    const std::string t = core::formatTimestamp(arrived);  // 2014-03-15T05:52:00Z
+    const std::string key = prefix_ + "/dt=" + t.substr(0, 10) + "/hour=" + t.substr(11, 2) + "/" + stem + ".ndjson.gz";
+    auto& body = objects[key];
+    body += core::encodeReport(p.report, /*includePrivate=*/false);
+    body += '\n';
+  }
+  if (objects.empty()) return core::okStatus();  // every message of the range went to the DLQ
 
-    const std::string marker =
-        prefix_ + "/_inflight/" + range.partition.topic + "-" + std::to_string(range.partition.partition) + ".json";
-    auto previous = client_.get(marker);
-    if (!previous.ok() && previous.error().code != "s3_http_404") return previous.error();
-    if (previous.ok()) {
-      auto m = nlohmann::json::parse(*previous, nullptr, false);
-      if (m.is_object() && m.contains("first") && m.contains("last") && m.contains("keys")) {
-        const auto first = m["first"].get<std::int64_t>();
-        const auto last = m["last"].get<std::int64_t>();
-        const bool overlaps = first <= range.lastOffset && last >= range.firstOffset;
-        const bool same = first == range.firstOffset && last == range.lastOffset;
-        if (overlaps && !same) {
-          // An uncommitted earlier attempt over some of these offsets: its
-          // objects would duplicate them.
-          for (const auto& k : m["keys"]) {
-            if (auto s = client_.remove(k.get<std::string>()); !s.ok() && s.error().code != "s3_http_404") return s;
-          }
-          core::log::info("s3_replaced_uncommitted_objects",
-                          {{"partition", range.partition.partition}, {"first", first}, {"last", last}});
+  const std::string marker =
+      prefix_ + "/_inflight/" + range.partition.topic + "-" + std::to_string(range.partition.partition) + ".json";
+  // Read every time rather than cached: another instance may have owned the
+  // partition meanwhile and left an uncommitted attempt behind.
+  std::string previousText;
+  auto previous = client_.get(marker);
+  if (!previous.ok() && previous.error().code != "s3_http_404") return previous.error();
+  if (previous.ok()) previousText = *previous;
+  if (!previousText.empty()) {
+    auto m = nlohmann::json::parse(previousText, nullptr, false);
+    if (m.is_object() && m.contains("first") && m.contains("last") && m.contains("keys")) {
+      const auto first = m["first"].get<std::int64_t>();
+      const auto last = m["last"].get<std::int64_t>();
+      const bool overlaps = first <= range.lastOffset && last >= range.firstOffset;
+      const bool same = first == range.firstOffset && last == range.lastOffset;
+      if (overlaps && !same) {
+        // An uncommitted earlier attempt over some of these offsets: its
+        // objects would duplicate them.
+        for (const auto& k : m["keys"]) {
+          if (auto s = client_.remove(k.get<std::string>()); !s.ok() && s.error().code != "s3_http_404") return s;
         }
+        core::log::info("s3_replaced_uncommitted_objects",
+                        {{"partition", range.partition.partition}, {"first", first}, {"last", last}});
       }
     }
-    nlohmann::json m{{"first", range.firstOffset}, {"last", range.lastOffset}, {"keys", nlohmann::json::array()}};
-    for (const auto& [key, body] : objects) m["keys"].push_back(key);
-    if (auto s = client_.put(marker, m.dump(), "application/json"); !s.ok()) return s;
-    for (const auto& [key, body] : objects) {
-      if (auto s = client_.put(key, gzipCompress(body), "application/x-ndjson"); !s.ok()) return s;
-    }
+  }
+  nlohmann::json m{{"first", range.firstOffset}, {"last", range.lastOffset}, {"keys", nlohmann::json::array()}};
+  for (const auto& [key, body] : objects) m["keys"].push_back(key);
+  if (auto s = client_.put(marker, m.dump(), "application/json"); !s.ok()) return s;
+  for (const auto& [key, body] : objects) {
+    if (auto s = client_.put(key, gzipCompress(body), "application/x-ndjson"); !s.ok()) return s;
   }
   return core::okStatus();
+}
+
+core::Status S3ArchiveSink::write(const SinkBatch& batch) {
+  // Partitions are independent objects: write them in parallel (S3Client is
+  // thread-safe, one curl handle per call).
+  std::vector<std::future<core::Status>> parts;
+  for (const auto& range : batch.ranges) {
+    parts.push_back(std::async(std::launch::async, [this, &batch, &range] { return writeRange(batch, range); }));
+  }
+  core::Status result = core::okStatus();
+  for (auto& f : parts) {
+    core::Status s = f.get();
+    if (!s.ok() && result.ok()) result = s;
+  }
+  return result;
 }
 
 core::Status S3ArchiveSink::flush(std::chrono::milliseconds) {

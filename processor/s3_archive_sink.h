@@ -28,6 +28,8 @@ class S3ArchiveSink final : public ReportSink {
   core::Status flush(std::chrono::milliseconds timeout) override;
 
  private:
+  core::Status writeRange(const SinkBatch& batch, const SinkBatch::Range& range);
+
   core::S3Client client_;
   std::string prefix_;
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <deque>
 #include <nlohmann/json.hpp>
 
@@ -109,7 +110,7 @@ struct PipelineTest : ::testing::Test {
   FakeSource source;
   FakeDlq dlq;
   FakeSink pg{"postgres"}, s3{"s3"};
-  bool stop = false;
+  std::atomic<bool> stop{false};
   PipelineSettings settings() {
     PipelineSettings s;
     s.batchSize = 100;
@@ -119,7 +120,7 @@ struct PipelineTest : ::testing::Test {
     s.backoffMax = 4ms;
     return s;
   }
-  Pipeline pipeline{source, dlq, {&pg, &s3}, enricher, clock, metrics, settings(), [this] { return stop; }};
+  Pipeline pipeline{source, dlq, {&pg, &s3}, enricher, clock, metrics, settings(), [this] { return stop.load(); }};
 };
 
 TEST_F(PipelineTest, ValidReportsReachEverySinkInvalidOnesTheDlqThenCommit) {
@@ -193,7 +194,7 @@ TEST_F(PipelineTest, StopWhileASinkIsDownCommitsNothing) {
   };
   pipeline.run();
   EXPECT_TRUE(source.committed.empty());
-  EXPECT_TRUE(s3.batches.empty()) << "later sinks wait for earlier ones";
+  EXPECT_EQ(s3.batches.size(), 1u) << "sinks write in parallel; s3's write is idempotent";
   EXPECT_FALSE(pipeline.ready());
   EXPECT_EQ(pg.flushes, 1);
   EXPECT_EQ(s3.flushes, 1);

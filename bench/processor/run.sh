@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Benchmark of safestream-processor against the local stack (PostgreSQL, S3)
+# with all sinks on, and the raw limits underneath measured in the same run.
+# Prints a table. Not a test: numbers depend on the machine.
+#
+#   deploy/local/stack.sh up && bench/processor/run.sh
+#
+# Kafka: the devbroker keeps only ~5 MB per partition, so this script starts
+# its own devbroker with 16 partitions for the bench topics (the messages
+# then fit), next to the stack's PostgreSQL and s3rver.
+# Settings: BENCH_COUNT (default 100000 reports), BENCH_LATENCY_COUNT and
+# BENCH_LATENCY_RATE (steady-rate run for produce->commit latency),
+# SAFESTREAM_BUILD_DIR, SAFESTREAM_ENV_FILE.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="${SAFESTREAM_BUILD_DIR:-$root/build}"
+env_file="${SAFESTREAM_ENV_FILE:-$root/deploy/local/.env}"
+count="${BENCH_COUNT:-100000}"
+lat_count="${BENCH_LATENCY_COUNT:-30000}"
+lat_rate="${BENCH_LATENCY_RATE:-5000}"
+[[ -f $env_file ]] || { echo "bench: $env_file missing; run deploy/local/stack.sh up" >&2; exit 1; }
+set -a; source "$env_file"; set +a
+bench="$build/processor/safestream-processor-bench"
+proc="$build/processor/safestream-processor"
+for b in "$bench" "$proc" "$build/deploy/devbroker/safestream-devbroker"; do
+  [[ -x $b ]] || { echo "bench: $b is not built" >&2; exit 1; }
+done
+work="$(mktemp -d)"
+tag="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')-"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$SAFESTREAM_PG_URL" -qAtc "DELETE FROM reports WHERE source_id LIKE '${tag}%'; DELETE FROM report_ids r WHERE NOT EXISTS (SELECT 1 FROM reports x WHERE x.id = r.id)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$build/deploy/devbroker/safestream-devbroker" --partitions 16 --topics bench.raw,bench.enriched,bench.dlq \
+  --bootstrap-file "$work/bootstrap" >"$work/devbroker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $work/bootstrap ]] && break; sleep 0.1; done
+kafka=$(cat "$work/bootstrap")
+echo "bench: $count reports, devbroker $kafka (16 partitions), PostgreSQL and S3 of $env_file" >&2
+
+json() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
+
+# 1. produce the workload
+produce=$("$bench" produce --bootstrap "$kafka" --topic bench.raw --count "$count" --tag "$tag")
+# 2. raw limit: a bare librdkafka consumer over the same messages
+consume=$("$bench" consume --bootstrap "$kafka" --topic bench.raw --count "$count")
+# 3. raw limit: the same number of rows upserted with a bare batched statement (COPY + INSERT ... ON CONFLICT)
+pgraw=$("$bench" pg-upsert --pg-url "$SAFESTREAM_PG_URL" --count "$count" --tag "$tag")
+
+# 4. the processor, all sinks on, draining the backlog
+SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
+  --enriched-topic bench.enriched --dlq-topic bench.dlq --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
+  --log-level warn >"$work/processor.log" 2>&1 &
+ppid=$!
+pids+=($ppid)
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1==n {print $2}'; }
+rows() { psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM reports WHERE source_id LIKE '${tag}%' AND source_id NOT LIKE '${tag}raw-%' AND source_id NOT LIKE '${tag}lat-%'"; }
+now() { date +%s.%N; }
+until [[ "$(metric safestream_processor_consumed_total)" =~ ^[1-9] ]]; do
+  kill -0 $ppid 2>/dev/null || { echo "bench: processor died:" >&2; tail -5 "$work/processor.log" >&2; exit 1; }
+  sleep 0.02
+done
+t0=$(now)
+deadline=$((SECONDS + 600))
+until [[ $(rows) -ge $count ]]; do
+  ((SECONDS < deadline)) || { echo "bench: processor did not finish" >&2; exit 1; }
+  sleep 0.1
+done
+t1=$(now)
+proc_rate=$(python3 -c "print(round($count / ($t1 - $t0)))")
+
+# 5. produce -> PostgreSQL commit latency at a steady rate (histogram delta)
+curl -s "http://127.0.0.1:$port/metrics" > "$work/m0"
+"$bench" produce --bootstrap "$kafka" --topic bench.raw --count "$lat_count" --tag "${tag}lat-" --rate "$lat_rate" >/dev/null
+until [[ $(psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM reports WHERE source_id LIKE '${tag}lat-%'") -ge $lat_count ]]; do sleep 0.1; done
+curl -s "http://127.0.0.1:$port/metrics" > "$work/m1"
+read -r p50 p99 < <(python3 - "$work/m0" "$work/m1" <<'PY'
+import re, sys
+def buckets(path):
+    b = {}
+    for line in open(path):
+        m = re.match(r'safestream_processor_ingest_to_commit_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        if m: b[float('inf') if m.group(1) == '+Inf' else float(m.group(1))] = float(m.group(2))
+    return b
+a, b = buckets(sys.argv[1]), buckets(sys.argv[2])
+les = sorted(b)
+d = [(le, b[le] - a.get(le, 0)) for le in les]
+total = d[-1][1]
+def q(p):  # Prometheus histogram_quantile: linear inside the bucket
+    rank, prev_le, prev_c = p * total, 0.0, 0.0
+    for le, c in d:
+        if c >= rank:
+            if le == float('inf'): return prev_le
+            return prev_le + (le - prev_le) * (rank - prev_c) / max(c - prev_c, 1e-9)
+        prev_le, prev_c = le, c
+print(f"{q(0.5)*1000:.1f} {q(0.99)*1000:.1f}")
+PY
+)
+rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$ppid/status)
+# mean time per batch of each sink over the throughput run (from /metrics, before step 5)
+sinks=$(python3 - "$work/m0" <<'PY'
+import re, sys
+s, c = {}, {}
+for line in open(sys.argv[1]):
+    m = re.match(r'safestream_processor_sink_batch_seconds_(sum|count)\{sink="([^"]+)"\} (\S+)', line)
+    if m: (s if m.group(1) == 'sum' else c)[m.group(2)] = float(m.group(3))
+print(", ".join(f"{k} {1000*s[k]/c[k]:.0f} ms" for k in sorted(c) if c[k]))
+PY
+)
+batches=$(awk '$1=="safestream_processor_batches_total" {print $2}' "$work/m0")
+
+raw_consume=$(echo "$consume" | json per_second)
+raw_pg=$(echo "$pgraw" | json per_second)
+slowest=$(python3 -c "print(min($raw_consume, $raw_pg))")
+ratio=$(python3 -c "print(f'{$proc_rate / $slowest:.2f}')")
+printf '\n| measure | value |\n|---|---|\n'
+printf '| reports | %s |\n' "$count"
+printf '| produce rate (bench producer) | %s reports/s |\n' "$(echo "$produce" | json per_second)"
+printf '| processor sustained, all sinks (PostgreSQL, S3, reports.enriched) | **%s reports/s** |\n' "$proc_rate"
+printf '| produce -> PostgreSQL commit p50 at %s reports/s | %s ms |\n' "$lat_rate" "$p50"
+printf '| produce -> PostgreSQL commit p99 at %s reports/s | %s ms |\n' "$lat_rate" "$p99"
+printf '| batches in the throughput run / mean sink time per batch | %s / %s |\n' "$batches" "$sinks"
+printf '| processor peak RSS | %s MiB |\n' "$((rss_kb / 1024))"
+printf '| raw limit: bare librdkafka consumer | %s msgs/s |\n' "$raw_consume"
+printf '| raw limit: bare batched PostgreSQL upsert (COPY + INSERT ON CONFLICT, 5000/batch) | %s rows/s |\n' "$raw_pg"
+printf '| ratio processor / slowest raw limit | **%s** (goal >= 0.7) |\n' "$ratio"
