@@ -24,7 +24,9 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
                "safestream-ingest"};
   app.fallthrough();
   app.require_subcommand(0, 1);
-  app.set_help_all_flag("--help-all", "Print the help of every subcommand");
+  // --help documents every option, the subcommands' included.
+  app.set_help_flag();
+  app.set_help_all_flag("-h,--help", "Print this help (every subcommand's options included) and exit");
   core::addOption(app, "--kafka-bootstrap", c.kafkaBootstrap, "SAFESTREAM_KAFKA_BOOTSTRAP", "Kafka bootstrap servers")->required();
   core::addOption(app, "--topic", c.topic, "SAFESTREAM_INGEST_TOPIC", "Topic reports are published to");
   core::addOption(app, "--state-dir", c.stateDir, "SAFESTREAM_INGEST_STATE_DIR",

@@ -136,7 +136,8 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
   req.timeout = cfg.timeout;
   req.what = cfg.name + "/" + target.label;
   const core::Timestamp now = deps_.clock.now();
-  const core::Timestamp since = (cp.highWater ? *cp.highWater : now) - cfg.lookback;
+  const core::Timestamp since =
+      cp.highWater ? *cp.highWater - cfg.lookback : (cfg.since ? *cfg.since : now - cfg.lookback);
   switch (cfg.kind) {
     case SourceKind::spotcrime:
       req.url = cfg.baseUrl + cfg.path + "?lat=" + num(target.area->lat) + "&lon=" + num(target.area->lon) +

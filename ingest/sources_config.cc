@@ -68,7 +68,7 @@ SourceConfig readSource(const ObjectReader& o, std::set<std::string>& names) {
   SourceConfig s;
   const std::string type = o.string("type");
   static const std::set<std::string> common = {"name", "type", "base_url", "path", "key_env", "poll_interval_s",
-                                               "timeout_ms", "rate_limit", "retry", "lookback_hours", "enabled",
+                                               "timeout_ms", "rate_limit", "retry", "lookback_hours", "since", "enabled",
                                                "source"};
   std::set<std::string> known = common;
   if (type == "spotcrime") {
@@ -126,6 +126,11 @@ SourceConfig readSource(const ObjectReader& o, std::set<std::string>& names) {
   s.pollInterval = std::chrono::milliseconds(static_cast<long long>(o.number("poll_interval_s", 0.05, 7 * 86400, 300) * 1000));
   s.timeout = std::chrono::milliseconds(static_cast<long long>(o.number("timeout_ms", 50, 600000, 10000)));
   s.lookback = std::chrono::hours(static_cast<long long>(o.number("lookback_hours", 0, 24 * 365, 48)));
+  if (o.has("since")) {
+    auto t = core::parseTimestamp(o.string("since"), "UTC");
+    if (!t) o.fail("since", "must be an RFC 3339 time such as 2014-01-01T00:00:00Z: " + t.error().message);
+    s.since = *t;
+  }
   if (o.has("rate_limit")) {
     ObjectReader rl = o.object("rate_limit");
     rl.allowOnly({"per_second", "per_day"});

@@ -6,9 +6,11 @@
 // core::ConfigError naming the file, the line and the key.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/time.h"
 #include "ingest/column_mapping.h"
 #include "ingest/retrying_fetcher.h"
 
@@ -38,6 +40,9 @@ struct SourceConfig {
   std::int64_t perDay = 0; // 0: no quota
   RetryPolicy retry;
   std::chrono::hours lookback{48};  // how far back a poll asks past the high-water mark
+  // Where the very first pull starts when there is no checkpoint yet
+  // (backfill); unset: now - lookback.
+  std::optional<core::Timestamp> since;
   std::vector<Area> areas;          // spotcrime, rapidapi incidents
   std::vector<std::string> zips;    // rapidapi zip grades
   ColumnMapping mapping;            // rapidapi incidents, socrata

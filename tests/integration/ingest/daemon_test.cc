@@ -82,6 +82,17 @@ TEST(IngestDaemon, SigkillBetweenPollsLosesNothingAndRepublishesAtMostOnePoll) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(IngestDaemon, HelpDocumentsEveryOptionOfEverySubcommand) {
+  auto r = testing::runCommand(testing::binaryPath("ingest/safestream-ingest") + " --help 2>&1");
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  for (const char* flag : {"--kafka-bootstrap", "--topic", "--state-dir", "--compression", "--log-level", "--config",
+                           "--pg-url", "--metrics-host", "--metrics-port", "--file", "--format", "--mapping", "--source",
+                           "--batch-rows", "--spotcrime-file", "--chicago-file", "--speedup", "--spotcrime-zone", "--loop",
+                           "SAFESTREAM_DEMO_SPEEDUP", "SAFESTREAM_INGEST_CONFIG"}) {
+    EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+  }
+}
+
 TEST(IngestDaemon, BadConfigFileNamesFileLineAndKey) {
   const auto dir = std::filesystem::temp_directory_path() / ("ingest-badcfg-" + core::randomUuid());
   std::filesystem::create_directories(dir);

@@ -266,5 +266,53 @@ TEST(IngestScheduler, RapidApiFeedAndZipGradesSendKeysAndLandWhereTheyBelong) {
   EXPECT_EQ(byId["501"].rawType, "BURGLARY");
 }
 
+TEST(IngestScheduler, SocrataPullsIncrementallyFromTheHighWaterMarkAndPages) {
+  Fixture f;
+  const std::string name = "chi" + core::randomUuid().substr(0, 6);
+  const std::string source = "socrata:" + name;
+  // Five records; the server honours $where/$order/$limit like Socrata.
+  std::vector<json> rows;
+  for (int i = 0; i < 5; ++i) {
+    rows.push_back({{"id", std::to_string(9000 + i)}, {"date", "2014-03-1" + std::to_string(i) + "T10:00:00.000"},
+                    {"primary_type", "THEFT"}, {"iucr", "0820"}, {"latitude", "41.9"}, {"longitude", "-87.7"},
+                    {"updated_on", "2014-03-2" + std::to_string(i) + "T08:30:00.000"}});
+  }
+  testing::FakeSourceServer server([&](const testing::FakeRequest& req, int) -> testing::FakeReply {
+    if (req.path != "/resource/ijzp-q8t2.json") return {404, "{}"};
+    std::smatch m;
+    const std::string where = req.query.count("$where") ? req.query.at("$where") : "";
+    if (!std::regex_match(where, m, std::regex("updated_on >= '([0-9T:-]+)'"))) return {400, "{\"message\":\"bad $where\"}"};
+    const std::size_t limit = std::stoul(req.query.at("$limit"));
+    json page = json::array();
+    for (const auto& r : rows) {
+      if (r["updated_on"].get<std::string>().substr(0, 19) >= m[1].str() && page.size() < limit) page.push_back(r);
+    }
+    return {200, page.dump()};
+  });
+  const std::string config = R"({"sources": [{"name": ")" + name + R"(", "type": "socrata", "base_url": ")" +
+                             server.url() + R"(", "dataset": "ijzp-q8t2", "page_limit": 3, "lookback_hours": 0,
+     "since": "2014-01-01T00:00:00Z",
+     "fields": {"id": "id", "time": "date", "time_zone": "America/Chicago", "type": "primary_type", "code": "iucr",
+                "lat": "latitude", "lon": "longitude", "updated": "updated_on"}}]})";
+  testing::TopicCollector collector(f.bootstrap, "reports.raw", {source});
+  auto sched = f.scheduler(config);
+  auto p1 = sched->pollOnce(0, 0);
+  ASSERT_TRUE(p1.ok) << p1.error;
+  EXPECT_EQ(p1.published, 3u);
+  ASSERT_TRUE(p1.notBefore.has_value());  // a full page: the next page is asked for at once
+  EXPECT_EQ(*p1.notBefore, 0ms);
+  auto p2 = sched->pollOnce(0, 0);
+  ASSERT_TRUE(p2.ok) << p2.error;
+  EXPECT_EQ(p2.published, 2u);
+  EXPECT_EQ(p2.skipped, 1u);  // the record at the high-water mark comes back (>=) and is skipped
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  // The second pull starts at the newest updated_on published (local floating time).
+  EXPECT_EQ(reqs[1].query.at("$where"), "updated_on >= '2014-03-22T08:30:00'");
+  EXPECT_EQ(reqs[1].query.at("$order"), "updated_on ASC");
+  ASSERT_TRUE(testing::waitUntil([&] { return collector.ids().size() >= 5; }, 60s));
+  EXPECT_EQ(collector.ids().size(), 5u);
+}
+
 }  // namespace
 }  // namespace safestream
