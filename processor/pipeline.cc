@@ -34,19 +34,9 @@ void Pipeline::setProblem(const std::string& p) {
   problem_ = p;
 }
 
-void Pipeline::run() {
-  while (!stop_()) runOnce();
-  // Every batch is written synchronously before its commit, so there is no
-  // half-written batch here; flush lets sinks release connections cleanly.
-  for (auto* sink : sinks_) {
-    if (auto s = sink->flush(settings_.flushTimeout); !s.ok()) {
-      core::log::warn("sink_flush_failed", {{"sink", sink->name()}, {"error", s.error().message}});
-    }
-  }
-}
-
 bool Pipeline::writeAll(const std::vector<std::string>& names,
-                        const std::vector<std::function<core::Status()>>& writes) {
+                        const std::vector<std::function<core::Status()>>& writes,
+                        std::vector<std::future<core::Status>>* started) {
   std::vector<std::size_t> pending(names.size());
   for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
   auto delay = settings_.backoffInitial;
@@ -55,8 +45,13 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
     // Sinks are independent, so they write in parallel: a batch costs the
     // slowest sink, not the sum. Calls of one sink never overlap.
     std::vector<std::future<core::Status>> running;
-    running.reserve(pending.size());
-    for (auto i : pending) running.push_back(std::async(std::launch::async, writes[i]));
+    if (started) {
+      running = std::move(*started);  // the first attempt, already under way
+      started = nullptr;
+    } else {
+      running.reserve(pending.size());
+      for (auto i : pending) running.push_back(std::async(std::launch::async, writes[i]));
+    }
     std::vector<std::size_t> failed;
     std::string firstProblem;
     for (std::size_t k = 0; k < pending.size(); ++k) {
@@ -110,11 +105,39 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
 }
 
 std::size_t Pipeline::runOnce() {
+  std::optional<Prepared> p = std::move(ahead_);
+  ahead_.reset();
+  if (!p) p = prepare();
+  if (!p) return 0;
+  deliver(*p, /*prepareNext=*/false);
+  return p->consumed;
+}
+
+void Pipeline::run() {
+  while (!stop_()) {
+    std::optional<Prepared> p = std::move(ahead_);
+    ahead_.reset();
+    if (!p) p = prepare();
+    if (!p) continue;
+    // While the sinks write this batch, the next one is read and enriched.
+    deliver(*p, /*prepareNext=*/true);
+  }
+  ahead_.reset();  // read but not written: not committed, read again after restart
+  // Every batch is written before its commit, so there is no half-written
+  // batch here; flush lets sinks release connections cleanly.
+  for (auto* sink : sinks_) {
+    if (auto s = sink->flush(settings_.flushTimeout); !s.ok()) {
+      core::log::warn("sink_flush_failed", {{"sink", sink->name()}, {"error", s.error().message}});
+    }
+  }
+}
+
+std::optional<Pipeline::Prepared> Pipeline::prepare() {
   // ---- 1. collect a batch: up to batchSize, closed batchTimeout after its first message
   std::vector<core::InMessage> msgs = source_.poll(settings_.batchSize, settings_.pollTimeout);
   if (msgs.empty()) {
     for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
-    return 0;
+    return std::nullopt;
   }
   const auto closeAt = std::chrono::steady_clock::now() + settings_.batchTimeout;
   while (msgs.size() < settings_.batchSize && !stop_()) {
@@ -127,8 +150,10 @@ std::size_t Pipeline::runOnce() {
   metrics_.consumed.Increment(static_cast<double>(msgs.size()));
 
   // ---- 2. validate, normalise, dedupe, enrich
-  SinkBatch batch;
-  std::vector<core::OutMessage> deadLetters;
+  Prepared out;
+  out.consumed = msgs.size();
+  SinkBatch& batch = out.batch;
+  std::vector<core::OutMessage>& deadLetters = out.deadLetters;
   std::map<core::TopicPartition, SinkBatch::Range> ranges;
   const core::Timestamp now = clock_.now();
   core::DecodeOptions decode;
@@ -158,7 +183,12 @@ std::size_t Pipeline::runOnce() {
   }
   metrics_.valid.Increment(static_cast<double>(batch.reports.size()));
   for (auto& [tp, range] : ranges) batch.ranges.push_back(range);
+  return out;
+}
 
+void Pipeline::deliver(Prepared& p, bool prepareNext) {
+  SinkBatch& batch = p.batch;
+  std::vector<core::OutMessage>& deadLetters = p.deadLetters;
   // ---- 3. the DLQ and every sink, in parallel; each retried until it acknowledges
   std::vector<std::string> names;
   std::vector<std::function<core::Status()>> writes;
@@ -181,7 +211,12 @@ std::size_t Pipeline::runOnce() {
       });
     }
   }
-  if (!writeAll(names, writes)) return msgs.size();  // stopping: nothing committed, the batch is read again
+  // First attempt of every write in parallel; meanwhile (run()) the pipeline
+  // thread reads and enriches the next batch.
+  std::vector<std::future<core::Status>> first;
+  for (auto& w : writes) first.push_back(std::async(std::launch::async, w));
+  if (prepareNext && !stop_()) ahead_ = prepare();
+  if (!writeAll(names, writes, &first)) return;  // stopping: nothing committed, the batch is read again
 
   // ---- 4. commit what every sink acknowledged
   core::OffsetMap next;
@@ -209,7 +244,6 @@ std::size_t Pipeline::runOnce() {
     }
   }
   for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
-  return msgs.size();
 }
 
 }  // namespace safestream::processor

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -49,6 +51,8 @@ class Pipeline {
            std::function<bool()> stop);
 
   // Loops until stop; then flushes every sink (bounded by flushTimeout).
+  // Reads and enriches batch N+1 while the sinks write batch N (commits stay
+  // in order: N+1 is committed only after N).
   void run();
   // One batch. Returns the number of messages consumed (0 when idle).
   // Returns only when the batch is committed or stop was requested.
@@ -61,7 +65,19 @@ class Pipeline {
   // Runs every write (in parallel) until each has succeeded or stop; pauses
   // the source and turns not-ready while any fails, retrying only the failed
   // ones with backoff. False only when stopped before success.
-  bool writeAll(const std::vector<std::string>& names, const std::vector<std::function<core::Status()>>& writes);
+  bool writeAll(const std::vector<std::string>& names, const std::vector<std::function<core::Status()>>& writes,
+                std::vector<std::future<core::Status>>* started);
+
+  // A batch read and enriched, not yet written.
+  struct Prepared {
+    std::size_t consumed = 0;
+    SinkBatch batch;
+    std::vector<core::OutMessage> deadLetters;
+  };
+  std::optional<Prepared> prepare();  // poll, validate, enrich; nullopt when idle
+  // Writes DLQ + sinks (retrying), then commits. With prepareNext, reads the
+  // next batch into ahead_ while the first write attempt runs.
+  void deliver(Prepared& p, bool prepareNext);
   void setProblem(const std::string& p);
 
   RecordSource& source_;
@@ -75,6 +91,7 @@ class Pipeline {
   std::atomic<bool> ready_{true};
   mutable std::mutex problemMu_;
   std::string problem_;
+  std::optional<Prepared> ahead_;  // the next batch, read while the current one was written
   core::OffsetMap discarded_;  // first offset per partition polled (and dropped) while paused
 };
 
