@@ -113,7 +113,9 @@ struct SubscriptionIndex::Impl {
   S2RegionCoverer coverer;
   std::vector<Entry> entries;
   std::vector<std::uint32_t> freeSlots;
-  absl::flat_hash_map<std::string, std::uint32_t> byId;
+  // Keys view the id inside the entry's Subscription (kept alive by the
+  // entry), so each id is stored once.
+  absl::flat_hash_map<absl::string_view, std::uint32_t> byId;
   absl::flat_hash_map<std::uint64_t, Bucket> cells;
   std::array<std::size_t, S2CellId::kMaxLevel + 1> perLevel{};  // entries per level, to skip empty levels
   std::vector<int> levelsInUse;
@@ -246,9 +248,9 @@ struct SubscriptionIndex::Impl {
     } else {
       removeCells(slot, coveringOf(entries[slot]));
     }
+    byId.erase(it);  // before the entry (and the id it views) goes
     entries[slot] = Entry{};
     freeSlots.push_back(slot);
-    byId.erase(it);
     return true;
   }
 
@@ -307,7 +309,6 @@ core::Status SubscriptionIndex::upsert(core::Subscription subscription) {
   }
   e.categories = categoryMask(subscription.categories);
   e.live = true;
-  std::string id = subscription.id;
   e.sub = std::make_shared<const core::Subscription>(std::move(subscription));
   std::uint32_t slot;
   if (!d.freeSlots.empty()) {
@@ -318,7 +319,8 @@ core::Status SubscriptionIndex::upsert(core::Subscription subscription) {
     slot = static_cast<std::uint32_t>(d.entries.size());
     d.entries.push_back(std::move(e));
   }
-  d.byId.emplace(std::move(id), slot);
+  const std::string& id = d.entries[slot].sub->id;
+  d.byId.emplace(absl::string_view(id.data(), id.size()), slot);
   if (d.entries[slot].sub->areaType == core::AreaType::neighbourhood) {
     d.byNeighbourhood[upperCase(d.entries[slot].sub->neighbourhood)].push_back(slot);
   } else {

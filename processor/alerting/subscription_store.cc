@@ -20,6 +20,12 @@ std::string withConnectTimeout(const std::string& url) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=5";
 }
 
+// Operators (and tests) find the LISTEN session in pg_stat_activity by it.
+std::string withApplicationName(const std::string& url) {
+  if (url.find("application_name") != std::string::npos) return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "application_name=safestream-alert-listener";
+}
+
 // A row as the index needs it (no token hash: the processor never needs it).
 std::optional<core::Subscription> fromRow(const pqxx::row& row) {
   core::Subscription s;
@@ -94,7 +100,7 @@ std::vector<core::Subscription> loadAllSubscriptions(const std::string& pgUrl) {
 
 SubscriptionListener::SubscriptionListener(std::string pgUrl, SubscriptionRegistry& registry, AlertMetrics& metrics,
                                            std::chrono::milliseconds pollInterval)
-    : pgUrl_(withConnectTimeout(pgUrl)), registry_(registry), metrics_(metrics), pollInterval_(pollInterval) {}
+    : pgUrl_(withApplicationName(withConnectTimeout(pgUrl))), registry_(registry), metrics_(metrics), pollInterval_(pollInterval) {}
 
 SubscriptionListener::~SubscriptionListener() { stop(); }
 

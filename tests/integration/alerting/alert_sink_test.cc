@@ -196,6 +196,31 @@ TEST(AlertSink, SubscriptionInsertedInDatabaseMatchesWithinASecondAndDeleteStops
   EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a deleted subscription got an alert";
 }
 
+TEST(AlertSink, ListenerReconnectsAndReloadsWhatItMissed) {
+  Harness h;
+  const int reloadsBefore = h.listener.reloads();
+  {
+    // Cut the LISTEN session, as a PostgreSQL restart or failover would.
+    pqxx::connection c(h.pgUrl);
+    pqxx::nontransaction tx(c);
+    auto killed = tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'safestream-alert-listener' AND pid <> pg_backend_pid()");
+    ASSERT_GE(killed.size(), 1u);
+  }
+  // Written while the listener may be disconnected: its NOTIFY can be lost,
+  // the full reload on reconnect must still bring it in.
+  SubRow sub;
+  sub.center = randomPlace();
+  insertSubscription(h.pgUrl, sub);
+  ASSERT_TRUE(testing::waitUntil([&] { return h.registry->find(sub.id) != nullptr; }, 15000ms))
+      << "subscription written during the outage never arrived";
+  EXPECT_TRUE(testing::waitUntil([&] { return h.listener.reloads() > reloadsBefore; }, 15000ms));
+  EXPECT_GE(h.metrics.listenerReconnects.Value(), 1);
+  h.write({report(offset(sub.center, 10, 10), core::nowUtc())});
+  EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u);
+  deleteSubscription(h.pgUrl, sub.id);
+}
+
 TEST(AlertSink, ReplaysRestartsAndNearDuplicatesNeverAlertTwice) {
   const std::string pgUrl = testing::requireStackEnv("SAFESTREAM_PG_URL");
   SubRow sub;
