@@ -224,6 +224,22 @@ TEST_F(PipelineTest, UnmappedTypesAndUngeocodedRowsAreCountedNotDropped) {
   EXPECT_EQ(metrics.ungeocoded.Value(), 1);
 }
 
+TEST_F(PipelineTest, TimesTheStoresCannotHoldGoToTheDlqInsteadOfBlockingTheBatch) {
+  nlohmann::json j = nlohmann::json::parse(reportJson("y"));
+  j["occurred_at"] = "0000-01-01T00:00:00Z";  // the codec accepts it; PostgreSQL would not
+  source.add(0, j.dump());
+  j["occurred_at"] = "2014-01-01T00:00:00Z";
+  j["reported_at"] = "1850-01-01T00:00:00Z";
+  source.add(0, j.dump());
+  source.add(0, reportJson("z"));
+  pipeline.runOnce();
+  ASSERT_EQ(dlq.sent.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(dlq.sent[0].value)["error"]["field"], "occurred_at");
+  EXPECT_EQ(nlohmann::json::parse(dlq.sent[1].value)["error"]["field"], "reported_at");
+  ASSERT_EQ(pg.batches.size(), 1u);
+  EXPECT_EQ(pg.batches[0].reports.size(), 1u);
+}
+
 TEST_F(PipelineTest, AllInvalidBatchIsCommittedAfterTheDlq) {
   source.add(0, std::string("\xff\xfe\x00\x01", 4));
   pipeline.runOnce();
