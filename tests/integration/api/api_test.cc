@@ -8,7 +8,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "core/kafka.h"
 #include "core/redis_client.h"
@@ -479,6 +481,47 @@ TEST_F(ApiTest, WebSocketClientThatDoesNotReadIsClosed) {
     EXPECT_EQ(ws.closeCode(), 1008);
   }
   EXPECT_EQ(get("/healthz").status, 200);
+}
+
+// --ws-ping-seconds 2: a live client that answers pings (Beast does while
+// reading) stays connected through silence; a peer that never answers is
+// pinged and then dropped.
+TEST_F(ApiTest, WebSocketKeepAlivePingsAndDropsSilentPeers) {
+  auto [lat, lon] = uniquePoint();
+  auto [id, token] = createSubscription(lat, lon);
+  testing::WsClient alive;
+  ASSERT_EQ(alive.connect(api_->port(), "/v1/subscriptions/" + id + "/live?token=" + token), 101);
+
+  const std::string upgrade = "GET /v1/subscriptions/" + id + "/live?token=" + token +
+                              " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  const auto start = std::chrono::steady_clock::now();
+  // rawExchange reads until the server closes: the silent peer's whole life.
+  // Meanwhile the answering client keeps reading (that is when it answers pings).
+  std::string silent;
+  std::chrono::steady_clock::duration lived{};
+  std::atomic<bool> done{false};
+  std::thread peer([&] {
+    silent = testing::rawExchange(api_->port(), {upgrade}, 0ms, 20s);
+    lived = std::chrono::steady_clock::now() - start;
+    done = true;
+  });
+  while (!done) EXPECT_FALSE(alive.read(200ms)) << "no alerts were published";
+  peer.join();
+  ASSERT_NE(silent.find("HTTP/1.1 101"), std::string::npos) << silent;
+  const auto body = silent.substr(silent.find("\r\n\r\n") + 4);
+  ASSERT_FALSE(body.empty());
+  EXPECT_EQ(static_cast<unsigned char>(body[0]), 0x89) << "the first frame to a silent peer is a ping";
+  EXPECT_LT(lived, 15s) << "a peer that never answers pings must be dropped";
+  EXPECT_GE(lived, 3s) << "dropped before the ping timeout";
+
+  // The answering client survived the same silence.
+  EXPECT_FALSE(alive.closed()) << "a client answering pings was dropped";
+  core::RedisClient redis({testing::requireStackEnv("SAFESTREAM_REDIS_URL")});
+  const std::string cursor = publishAlert(redis, id, "still-there");
+  auto frame = alive.read(5s);
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(json::parse(*frame)["cursor"], cursor);
 }
 
 TEST_F(ApiTest, Open311ClientsWorkUnchanged) {
