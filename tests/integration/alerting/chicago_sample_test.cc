@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <sstream>
@@ -57,7 +58,20 @@ struct Row {
   std::string primaryType;
   core::Timestamp occurred;
   core::GeoPoint where;
+  std::string community;  // the CSV's Community Area, as the boundary file names it
 };
+
+// Community area number -> name, from the boundary file (area_numbe).
+std::map<std::string, std::string> communityNames() {
+  std::ifstream in(testing::sourcePath("data/chicago_community_areas.geojson"));
+  const auto doc = json::parse(in);
+  std::map<std::string, std::string> out;
+  for (const auto& f : doc["features"]) {
+    const auto& p = f["properties"];
+    out[std::to_string(p["area_numbe"].get<int>())] = p["community"].get<std::string>();
+  }
+  return out;
+}
 
 std::vector<Row> chicagoRows() {
   std::ifstream in(testing::sourcePath("data/chicago_crimes_2014_sample.csv"));
@@ -69,14 +83,17 @@ std::vector<Row> chicagoRows() {
     return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
   };
   const auto cId = col("ID"), cDate = col("Date"), cType = col("Primary Type"), cLat = col("Latitude"),
-             cLon = col("Longitude");
+             cLon = col("Longitude"), cArea = col("Community Area");
+  const auto names = communityNames();
   std::vector<Row> rows;
   while (std::getline(in, line)) {
     auto f = splitCsv(line);
     if (f.size() <= std::max({cLat, cLon}) || f[cLat].empty() || f[cLon].empty()) continue;  // not geocoded
     auto t = core::parseLocalTime(f[cDate], "%m/%d/%Y %I:%M:%S %p", "America/Chicago");
     if (!t) continue;
-    rows.push_back({f[cId], f[cType], *t, {std::stod(f[cLat]), std::stod(f[cLon])}});
+    auto name = names.find(f[cArea]);
+    rows.push_back({f[cId], f[cType], *t, {std::stod(f[cLat]), std::stod(f[cLon])},
+                    name == names.end() ? std::string() : name->second});
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.occurred < b.occurred; });
   return rows;
@@ -105,6 +122,7 @@ core::Report toReport(const std::string& source, const Row& row) {
   e.category = row.primaryType == "THEFT" ? "theft" : row.primaryType == "ARSON" ? "arson" : "other";
   e.severity = 3;
   e.cellL13 = cellL13(row.where);
+  if (!row.community.empty()) e.neighbourhood = row.community;
   r.enrichment = e;
   return r;
 }
@@ -147,7 +165,7 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   ASSERT_TRUE(burstStart.ok());
   for (int i = 0; i < 12; ++i) {
     rows.push_back({"burst-" + std::to_string(i), "ARSON", *burstStart + std::chrono::minutes(i),
-                    {loop.lat + 0.00001 * i, loop.lon}});
+                    {loop.lat + 0.00001 * i, loop.lon}, "LOOP"});
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.occurred < b.occurred; });
 
@@ -155,14 +173,32 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   const std::string thefts = core::randomUuid(), everything = core::randomUuid();
   insertCircle(pg, thefts, loop, 1500, "{theft}");
   insertCircle(pg, everything, loop, 600, "{}");
+  // And the busiest community area of the sample by name.
+  std::map<std::string, long> perArea;
+  for (const auto& r : rows) ++perArea[r.community];
+  perArea.erase("");
+  const auto busiest = std::max_element(perArea.begin(), perArea.end(),
+                                        [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+  const std::string hood = core::randomUuid();
+  {
+    pqxx::work tx(pg);
+    tx.exec_params("INSERT INTO subscriptions (id, token_hash, area_type, neighbourhood) VALUES ($1::uuid, $2, "
+                   "'neighbourhood', $3)",
+                   hood, core::hashToken(core::generateToken()), busiest);
+    tx.commit();
+  }
 
   prometheus::Registry prom;
   AlertMetrics metrics(prom);
-  auto registry = std::make_shared<SubscriptionRegistry>(nullptr, &metrics);
+  auto registry = std::make_shared<SubscriptionRegistry>(
+      std::make_shared<const Boundaries>(
+          Boundaries::load({testing::sourcePath("data/chicago_community_areas.geojson") + ":community"})),
+      &metrics);
   SubscriptionListener listener(pgUrl, *registry, metrics, 100ms);
   listener.start();
   ASSERT_TRUE(listener.waitUntilLoaded(20s));
-  ASSERT_TRUE(testing::waitUntil([&] { return registry->find(thefts) && registry->find(everything); }, 5000ms));
+  ASSERT_TRUE(testing::waitUntil(
+      [&] { return registry->find(thefts) && registry->find(everything) && registry->find(hood); }, 5000ms));
 
   FixedClock clock;
   RedisAlertSinkOptions options;
@@ -183,13 +219,14 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   // The same rows in PostgreSQL, counted with SQL (haversine on the sphere
   // of radius 6371008.8 m, as the matcher measures).
   pqxx::work tx(pg);
-  tx.exec0("CREATE TEMP TABLE chicago_rows (id text PRIMARY KEY, primary_type text, lat float8, lon float8)");
+  tx.exec0(
+      "CREATE TEMP TABLE chicago_rows (id text PRIMARY KEY, primary_type text, lat float8, lon float8, community text)");
   for (std::size_t i = 0; i < rows.size(); i += 1000) {
     std::string sql = "INSERT INTO chicago_rows VALUES ";
     for (std::size_t k = i; k < std::min(rows.size(), i + 1000); ++k) {
       if (k > i) sql += ',';
       sql += "(" + tx.quote(rows[k].id) + "," + tx.quote(rows[k].primaryType) + "," +
-             exact(rows[k].where.lat) + "," + exact(rows[k].where.lon) + ")";
+             exact(rows[k].where.lat) + "," + exact(rows[k].where.lon) + "," + tx.quote(rows[k].community) + ")";
     }
     tx.exec0(sql);
   }
@@ -203,6 +240,7 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   };
   const long expectedThefts = countWithin(1500, "primary_type = 'THEFT' AND");
   const long expectedAll = countWithin(600, "");
+  const long expectedHood = tx.exec_params1("SELECT count(*) FROM chicago_rows WHERE community = $1", busiest)[0].as<long>();
   tx.abort();
 
   core::RedisClient redis({redisUrl});
@@ -216,6 +254,9 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   EXPECT_GT(expectedThefts, 20) << "the subscription should sit on a busy area";
   EXPECT_EQ(reportAlerts(thefts), expectedThefts);
   EXPECT_EQ(reportAlerts(everything), expectedAll);
+  std::cout << "[ measure  ] busiest community area " << busiest << ": " << expectedHood << " geocoded reports\n";
+  EXPECT_GT(expectedHood, 100);
+  EXPECT_EQ(reportAlerts(hood), expectedHood);
 
   std::vector<json> surges;
   for (const auto& a : streamAlerts(redis, everything)) {
@@ -229,7 +270,7 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   }
 
   pqxx::work cleanup(pg);
-  cleanup.exec_params("DELETE FROM subscriptions WHERE id = ANY($1::uuid[])", "{" + thefts + "," + everything + "}");
+  cleanup.exec_params("DELETE FROM subscriptions WHERE id = ANY($1::uuid[])", "{" + thefts + "," + everything + "," + hood + "}");
   cleanup.commit();
 }
 
