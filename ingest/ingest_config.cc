@@ -52,8 +52,10 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
 
   auto* imp = app.add_subcommand("import", "Import a CSV export once (streaming, progress on stderr, resumable)");
   imp->fallthrough();
-  core::addOption(*imp, "--file", c.importFile, "SAFESTREAM_IMPORT_FILE", "CSV file to import")
-      ->required()->check(CLI::ExistingFile);
+  // Checked after parsing rather than marked REQUIRED: deployment checks
+  // read REQUIRED in --help as "the daemon needs it", and the daemon does not.
+  core::addOption(*imp, "--file", c.importFile, "SAFESTREAM_IMPORT_FILE", "CSV file to import (required)")
+      ->check(CLI::ExistingFile);
   core::addOption(*imp, "--format", c.format, "SAFESTREAM_IMPORT_FORMAT",
                   "chicago (the City of Chicago 22-column export) or mapping (needs --mapping)")
       ->check(CLI::IsMember({"chicago", "mapping"}));
@@ -81,6 +83,7 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
   core::parseCommandLine(app, argc, argv);
   if (*imp) {
     c.command = IngestConfig::Command::import;
+    if (c.importFile.empty()) throw core::ConfigError("import: --file is required (or set SAFESTREAM_IMPORT_FILE)");
     if (!c.mappingFile.empty()) c.format = "mapping";
     if (c.format == "mapping" && c.mappingFile.empty()) {
       throw core::ConfigError("import: --format mapping needs --mapping FILE");

@@ -106,6 +106,7 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
     s.seen = std::move(seen->recent);
   }
   RecentIds& recent = *s.seen;
+  const auto highWaterBefore = cp.highWater;
 
   // Rate limit and quota.
   for (;;) {
@@ -230,10 +231,15 @@ PollReport Scheduler::pollOnce(std::size_t si, std::size_t ti) {
   }
   // Seen ids first: after a crash between the two writes, the area's older
   // high-water mark only makes the next poll ask a little further back.
-  Checkpoint seenCp;
-  seenCp.recent = recent;
-  if (auto st = deps_.checkpoints.save(seenKey, seenCp); !st) return fail(st.error().code, st.error().message);
-  if (auto st = deps_.checkpoints.save(target.key, cp); !st) return fail(st.error().code, st.error().message);
+  // Unchanged state is not rewritten (the seen file can hold 20,000 ids).
+  if (!out.publishedIndexes.empty() || !newRejections.empty()) {
+    Checkpoint seenCp;
+    seenCp.recent = recent;
+    if (auto st = deps_.checkpoints.save(seenKey, seenCp); !st) return fail(st.error().code, st.error().message);
+  }
+  if (cp.highWater != highWaterBefore || !cp.updatedAt) {
+    if (auto st = deps_.checkpoints.save(target.key, cp); !st) return fail(st.error().code, st.error().message);
+  }
   if (!out.allDelivered()) return fail("delivery_failed", std::to_string(out.failed) + " messages not acknowledged: " + out.firstError);
 
   deps_.metrics.lastSuccessNow(source);
