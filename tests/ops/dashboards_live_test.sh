@@ -118,7 +118,7 @@ printf 'ops-dashboard-test-%s:{"not": "a report"\n' "$tag" | \
 "$build/ingest/safestream-ingest" replay --chicago-file "$root/data/chicago_crimes_2014_sample.csv" \
   --speedup 2000000 >"$work/replay.log" 2>&1 || { tail -5 "$work/replay.log" >&2; fail "ingest replay failed"; }
 "$build/ingest/safestream-ingest" replay --chicago-file "$root/data/chicago_crimes_2014_sample.csv" \
-  --speedup 50000 --loop >>"$work/replay.log" 2>&1 &
+  --speedup 20000 --loop >>"$work/replay.log" 2>&1 &
 replay_pid=$!
 # Citizens reading reports, one request a second.
 ( while true; do curl -s -o /dev/null "$SAFESTREAM_API_URL/v1/reports?limit=5"; sleep 1; done ) &

@@ -57,11 +57,14 @@ class Help:
         self.text = out.stdout + out.stderr
         if out.returncode != 0:
             raise SystemExit(f"FAIL: {' '.join(args)} exited {out.returncode}: {self.text[:300]}")
-        self.flags = set(re.findall(r"(?<![\w-])(--[a-z0-9][a-z0-9-]*)", self.text))
-        self.envs = set(re.findall(r"Env:(SAFESTREAM_[A-Z0-9_]+)", self.text))
+        # Only the text before "Subcommands:" is this command's own; CLI11
+        # may print each subcommand's options below it.
+        top, _, subs = self.text.partition("\nSubcommands:\n")
+        self.flags = set(re.findall(r"(?<![\w-])(--[a-z0-9][a-z0-9-]*)", top))
+        self.envs = set(re.findall(r"Env:(SAFESTREAM_[A-Z0-9_]+)", top))
         # Option lines: "--flag TYPE[=default] [REQUIRED] [(Env:NAME)]"
         self.options = {}
-        for m in re.finditer(r"^\s+(?:-\w,)?(--[a-z0-9-]+)([^\n]*)", self.text, re.M):
+        for m in re.finditer(r"^\s+(?:-\w,)?(--[a-z0-9-]+)([^\n]*)", top, re.M):
             rest = m.group(2)
             env = re.search(r"Env:(SAFESTREAM_[A-Z0-9_]+)", rest)
             default = re.search(r"=(\S+)", rest.split("(Env:")[0])
@@ -70,10 +73,9 @@ class Help:
                 "default": default.group(1) if default else None,
                 "required": "REQUIRED" in rest,
             }
-        self.subcommands = set()
-        sub_block = re.search(r"^Subcommands:\n((?:\s+\S.*\n?)+)", self.text, re.M)
-        if sub_block:
-            self.subcommands = {line.split()[0] for line in sub_block.group(1).splitlines() if line.strip()}
+        # Subcommand names: "name" alone on a line, or "  name   description".
+        self.subcommands = set(re.findall(r"^([a-z][\w-]*)\s*$", subs, re.M)) | \
+            set(re.findall(r"^  ([a-z][\w-]*)\s{2,}\S", subs, re.M))
 
     def ports(self, env_values):
         """Ports the daemon listens on: *-port defaults, overridden by the given env values."""
