@@ -126,4 +126,16 @@ traffic_pid=$!
 
 # --- every panel has data ---------------------------------------------------------
 check "every panel query has data" python3 "$here/dashboards_live_check.py" "$root/grafana/dashboards" "$deadline"
+
+# The live Prometheus loaded every rule file of deploy/prometheus/rules and
+# evaluates every rule without error against the daemons' real series.
+rules_state=$(curl -sf "$SAFESTREAM_PROMETHEUS_URL/api/v1/rules" | python3 -c '
+import glob, json, sys, yaml
+want = {r.get("alert") or r.get("record") for f in glob.glob(sys.argv[1] + "/*.yml")
+        for g in yaml.safe_load(open(f))["groups"] for r in g["rules"]}
+rules = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
+bad = [r["name"] + ": " + str(r.get("lastError")) for r in rules if r.get("health") not in ("ok", "unknown")]
+missing = sorted(want - {r["name"] for r in rules})
+print("; ".join(bad + [f"{m}: not loaded" for m in missing]) or "ok")' "$root/deploy/prometheus/rules")
+check "Prometheus evaluates every SafeStream rule without error ($rules_state)" test "$rules_state" = ok
 finish
