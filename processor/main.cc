@@ -8,6 +8,8 @@
 #include "core/metrics.h"
 #include "core/migrations.h"
 #include "core/shutdown.h"
+#include "processor/alerting/alert_options.h"
+#include "processor/alerting/alert_sink.h"
 #include "processor/enriched_topic_sink.h"
 #include "processor/kafka_source.h"
 #include "processor/pipeline.h"
@@ -20,7 +22,9 @@ int main(int argc, char** argv) {
   core::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   core::log::init("processor");
   return core::runMain("safestream-processor", [&] {
-    processor::ProcessorConfig cfg = processor::parseProcessorConfig(argc, argv);
+    processor::alerting::AlertSinkConfig alertCfg;
+    processor::ProcessorConfig cfg = processor::parseProcessorConfig(
+        argc, argv, [&](CLI::App& app) { processor::alerting::addAlertOptions(app, alertCfg); });
     core::log::init("processor", cfg.logLevel);
     core::checkPostgres(cfg.pgUrl);
     core::KafkaSettings kafka{cfg.kafkaBootstrap, {}};
@@ -48,9 +52,17 @@ int main(int argc, char** argv) {
                                 cfg.s3Prefix);
     processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic, sinkTimeout);
     std::vector<processor::ReportSink*> sinks{&postgres, &s3, &enriched};
-    // ---- EXTRA SINKS: append further ReportSinks here (the alert sink of
-    // processor/alerting, using cfg.redisUrl, is wired in by the lead). They
-    // receive every report, duplicates included (enrichment.duplicate_of).
+    // The alert sink receives every report, duplicates included
+    // (enrichment.duplicate_of): it dedupes by root id itself. It must be
+    // destroyed after the pipeline that writes to it (declared before it).
+    std::unique_ptr<processor::ReportSink> alertSink;
+    if (cfg.alertsEnabled) {
+      alertCfg.redisUrl = cfg.redisUrl;
+      alertCfg.pgUrl = cfg.pgUrl;
+      alertCfg.kafkaBootstrap = cfg.kafkaBootstrap;
+      alertSink = processor::alerting::makeAlertSink(alertCfg, *registry);
+      sinks.push_back(alertSink.get());
+    }
 
     // Oversized messages must reach the processor (to be dead-lettered), so
     // the consumer accepts more than --max-message-bytes.

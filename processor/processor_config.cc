@@ -4,7 +4,7 @@
 
 namespace safestream::processor {
 
-ProcessorConfig parseProcessorConfig(int argc, char** argv) {
+ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<void(CLI::App&)>& addMore) {
   ProcessorConfig c;
   // Defaults point into the source tree for the local stack; deployments
   // set SAFESTREAM_BOUNDARIES / SAFESTREAM_TAXONOMY.
@@ -49,6 +49,9 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv) {
   core::addOption(app, "--metrics-port", c.metricsPort, "SAFESTREAM_PROCESSOR_METRICS_PORT", "Port of /metrics, /healthz, /readyz")->check(CLI::Range(0, 65535));
   core::addOption(app, "--log-level", c.logLevel, "SAFESTREAM_LOG_LEVEL", "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  core::addOption(app, "--alerts", c.alertsEnabled, "SAFESTREAM_ALERTS_ENABLED",
+                  "Match reports against subscriptions and deliver alerts through Redis");
+  if (addMore) addMore(app);
   core::parseCommandLine(app, argc, argv);
   return c;
 }

@@ -1,5 +1,10 @@
 #pragma once
+#include <functional>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 namespace safestream::processor {
 
@@ -28,10 +33,14 @@ struct ProcessorConfig {
   std::string metricsHost = "127.0.0.1";
   int metricsPort = 59102;
   std::string logLevel = "info";
+  bool alertsEnabled = true;  // the Redis alert sink (processor/alerting)
 };
 
 // Parses flags and SAFESTREAM_* variables; exits on --help or a bad flag;
 // throws ConfigError on values that do not validate.
-ProcessorConfig parseProcessorConfig(int argc, char** argv);
+// `addMore` lets main add the options of components outside this library
+// (the alert sink) to the same command line.
+ProcessorConfig parseProcessorConfig(int argc, char** argv,
+                                     const std::function<void(CLI::App&)>& addMore = {});
 
 }  // namespace safestream::processor
