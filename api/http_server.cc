@@ -339,7 +339,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     timer_.cancel();
     if (timedOut_) {
       if (parser_->got_some() || buffer_.size() > 0) {
-        return sendError(errorResponse(408, "request_timeout", "the request did not arrive within " +
+        return transportError(errorResponse(408, "request_timeout", "the request did not arrive within " +
                                                                    std::to_string(shared_->options.requestTimeout.count()) +
                                                                    " ms"));
       }
@@ -349,14 +349,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return shutdown();
     }
     if (ec == http::error::body_limit) {
-      return sendError(errorResponse(413, "body_too_large", "the body is larger than " +
+      return transportError(errorResponse(413, "body_too_large", "the body is larger than " +
                                                                  std::to_string(shared_->options.maxBodyBytes) + " bytes"));
     }
     if (ec == http::error::header_limit) {
-      return sendError(errorResponse(431, "headers_too_large", "the request headers are too large"));
+      return transportError(errorResponse(431, "headers_too_large", "the request headers are too large"));
     }
     if (ec.category() == beast::error_code(http::error::bad_target).category()) {
-      return sendError(errorResponse(400, "bad_request", "malformed HTTP request: " + ec.message()));
+      return transportError(errorResponse(400, "bad_request", "malformed HTTP request: " + ec.message()));
     }
     shutdown();
   }
@@ -409,6 +409,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         std::make_shared<WsSession>(std::move(self->stream_), self->shared_, id, after)->run(std::move(req));
       });
     });
+  }
+
+  // Requests refused before routing (slow, too large, not HTTP) are counted
+  // under route "transport" so they show up beside the routed ones.
+  void transportError(HttpResponse r) {
+    if (shared_->metrics) shared_->metrics->request("transport", "-", r.status, 0);
+    sendError(std::move(r));
   }
 
   void sendError(HttpResponse r) {

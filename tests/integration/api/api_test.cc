@@ -245,6 +245,12 @@ TEST_F(ApiTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   EXPECT_NE(garbage.find("HTTP/1.1 400"), std::string::npos) << garbage;
   EXPECT_NE(garbage.find("\"error\""), std::string::npos) << garbage;
 
+  // Refusals before routing are counted too.
+  auto metricsText = get("/metrics").body;
+  EXPECT_GE(testing::metricValue(metricsText, "safestream_api_requests_total{method=\"-\",route=\"transport\",status=\"408\"}"), 2)
+      << metricsText.substr(0, 2000);
+  EXPECT_GE(testing::metricValue(metricsText, "safestream_api_requests_total{method=\"-\",route=\"transport\",status=\"413\"}"), 1);
+
   // Still serving, and nothing crashed.
   ip_ = uniqueIp();
   EXPECT_TRUE(api_->process().running()) << api_->logTail();
