@@ -112,6 +112,51 @@ TEST(FileImporter, MappedCsvPublishesGoodRowsRejectsBadOnesAndResumes) {
   EXPECT_NE(bad.error().message.find("lat_wgs84"), std::string::npos);
 }
 
+// The broker stops acknowledging in the middle of an import: the import fails
+// with the reason, the checkpoint stays at the last acknowledged batch, and a
+// re-run publishes the rest (re-sending at most the failed batch).
+class FlakySink final : public core::MessageSink {
+ public:
+  std::size_t failFrom = SIZE_MAX;  // messages accepted before the broker "goes down"
+  std::vector<core::OutMessage> acked;
+  std::vector<core::DeliveryResult> sendAndWait(const std::vector<core::OutMessage>& batch, std::chrono::milliseconds) override {
+    std::vector<core::DeliveryResult> out;
+    for (const auto& m : batch) {
+      const bool ok = acked.size() < failFrom;
+      if (ok) acked.push_back(m);
+      out.push_back({ok, ok ? "" : "Local: Message timed out", !ok, 0, 0});
+    }
+    return out;
+  }
+};
+
+TEST(FileImporter, BrokerFailureMidImportKeepsTheCheckpointAtTheLastAckedBatch) {
+  TempDir tmp;
+  ImportOptions opt;
+  opt.file = testing::sourcePath("data/chicago_crimes_2014_sample.csv");
+  opt.mapping = chicagoMapping();
+  opt.batchRows = 1000;
+  FlakySink sink;
+  sink.failFrom = 2500;  // the third batch is half acknowledged
+  Publisher publisher(sink, "reports.raw", nullptr);
+  CheckpointStore checkpoints((tmp.path / "state").string());
+  FileImporter importer(publisher, checkpoints, nullptr);
+  auto failed = importer.run(opt);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, "delivery_failed");
+  EXPECT_NE(failed.error().message.find("timed out"), std::string::npos) << failed.error().message;
+
+  sink.failFrom = SIZE_MAX;  // the broker is back
+  auto resumed = importer.run(opt);
+  ASSERT_TRUE(resumed.ok()) << resumed.error().message;
+  EXPECT_EQ(resumed->alreadyImported, 2000u);  // two whole batches were acknowledged
+  EXPECT_EQ(resumed->published, 6957u - 2000u);
+  std::set<std::string> keys;
+  for (const auto& m : sink.acked) keys.insert(m.key);
+  EXPECT_EQ(keys.size(), 6957u) << "nothing lost";
+  EXPECT_EQ(sink.acked.size() - keys.size(), 500u) << "re-sent only the acknowledged part of the failed batch";
+}
+
 TEST(ColumnMappingFile, ErrorsNameFileLineAndKey) {
   TempDir tmp;
   const std::string f = (tmp.path / "m.json").string();

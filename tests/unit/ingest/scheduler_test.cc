@@ -147,6 +147,27 @@ TEST(Scheduler, UnacknowledgedMessagesAreNotCheckpointedAndGoOutNextPoll) {
   EXPECT_EQ(w.sink.sent.size(), 5u);
 }
 
+TEST(Scheduler, DailyQuotaSurvivesARestart) {
+  ::setenv("SAFESTREAM_UNIT_FEED_KEY", "k", 1);
+  World w;
+  w.clock.t = *core::parseTimestamp("2023-07-03T12:00:00Z");
+  w.http.answer = [](const HttpRequest&) { return ok("[]"); };
+  std::string cfg = kFeed;
+  cfg.replace(cfg.find("\"lookback_hours\": 24"), 20, "\"lookback_hours\": 24, \"rate_limit\": {\"per_day\": 2}");
+  {
+    auto s = w.start(cfg);
+    EXPECT_TRUE(s->pollOnce(0, 0).ok);
+    EXPECT_TRUE(s->pollOnce(0, 1).ok);
+  }
+  auto s = w.start(cfg);  // restarted the same day: the plan's 2 requests are spent
+  auto third = s->pollOnce(0, 0);
+  EXPECT_FALSE(third.ok);
+  EXPECT_NE(third.error.find("quota_exhausted"), std::string::npos) << third.error;
+  EXPECT_EQ(w.http.seen.size(), 2u);
+  w.clock.t += 24h;
+  EXPECT_TRUE(s->pollOnce(0, 0).ok);
+}
+
 TEST(Scheduler, ABadAnswerFailsThePollAndChangesNothing) {
   ::setenv("SAFESTREAM_UNIT_FEED_KEY", "k", 1);
   World w;
