@@ -154,6 +154,15 @@ TEST_F(ServiceTest, BadRequestsTable) {
       {"control chars", "POST", "/v1/reports", withField("address", std::string("a\x01b")), 400, "invalid_field"},
       {"bad time", "POST", "/v1/reports", withField("occurred_at", "yesterday"), 400, "invalid_field"},
       {"future time", "POST", "/v1/reports", withField("occurred_at", "2027-01-01T00:00:00Z"), 400, "invalid_field"},
+      {"time without offset", "POST", "/v1/reports", withField("occurred_at", "2026-11-22T10:00:00"), 400, "invalid_field"},
+      {"lat 0,0", "POST", "/v1/reports", [] {
+         auto d = json::parse(kGoodReport);
+         d["lat"] = 0;
+         d["lon"] = 0;
+         return d.dump();
+       }(), 400, "invalid_field"},
+      {"nested object", "POST", "/v1/reports", withField("description", json{{"a", 1}}), 400, "invalid_field"},
+      {"NaN-like text", "POST", "/v1/reports", R"({"category":"assault","description":"x","lat":NaN,"lon":1,"occurred_at":"2026-11-22T10:00:00Z"})", 400, "malformed_json"},
       {"unknown field", "POST", "/v1/reports", withField("severity", 5), 400, "unknown_field"},
       {"null lat", "POST", "/v1/reports", withField("lat", nullptr), 400, "invalid_field"},
       {"wrong content type", "POST", "/v1/reports", kGoodReport, 415, "unsupported_media_type", {{"content-type", "text/plain"}}},
