@@ -89,7 +89,15 @@ int runDaemon(const IngestConfig& c, core::ShutdownSignal& shutdown) {
                                      {"state_dir", c.stateDir},
                                      {"metrics", admin.url()}});
   // Worker threads start after everything they use exists; joined before any is destroyed.
-  std::thread workers([&] { scheduler.run(); });
+  std::thread workers([&] {
+    try {
+      scheduler.run();
+    } catch (const std::exception& e) {
+      // Never let a worker exception vanish (or terminate the process): stop cleanly.
+      core::log::error("scheduler_failed", {{"error", e.what()}});
+      shutdown.request();
+    }
+  });
   while (!shutdown.waitFor(std::chrono::seconds(1))) {
     metrics.queueDepth(producer->queueLength());
   }
