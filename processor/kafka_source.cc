@@ -33,6 +33,7 @@ void KafkaSource::close() { consumer_->close(); }
 
 void KafkaSource::onPartitionsRevoked(const std::vector<core::TopicPartition>& partitions) {
   core::log::info("processor_partitions_revoked", {{"count", partitions.size()}});
+  if (onRevoke_) onRevoke_();
 }
 
 void KafkaSource::onPartitionsAssigned(const std::vector<core::TopicPartition>& partitions) {

@@ -21,15 +21,17 @@ class KafkaSource final : public RecordSource, private core::RebalanceListener {
   void resume() override;
   std::map<core::TopicPartition, std::int64_t> lag() const override;
   void close();
+  void setRevokeHandler(std::function<void()> handler) override { onRevoke_ = std::move(handler); }
 
  private:
-  // The pipeline commits each batch before polling again, so at a revoke
-  // nothing consumed is left uncommitted; these only log.
+  // A revoke runs the pipeline's handler (finish + commit the batch in
+  // flight, drop what was read ahead) before librdkafka unassigns.
   void onPartitionsRevoked(const std::vector<core::TopicPartition>& partitions) override;
   void onPartitionsAssigned(const std::vector<core::TopicPartition>& partitions) override;
 
   std::unique_ptr<core::KafkaConsumer> consumer_;
   bool paused_ = false;
+  std::function<void()> onRevoke_;
 };
 
 }  // namespace safestream::processor

@@ -45,6 +45,35 @@ Pipeline::Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<Rep
       settings_(std::move(settings)),
       stop_(std::move(stop)) {
   metrics_.ready.Set(1);
+  source_.setRevokeHandler([this] { onRevoked(); });
+}
+
+void Pipeline::onRevoked() {
+  ++revokeEpoch_;
+  ahead_.reset();      // positions go back to the committed offsets: it is read again
+  discarded_.clear();
+  if (!inflight_ || inflightDone_) return;
+  bool ok = inflightFirst_ != nullptr;
+  if (inflightFirst_) {
+    // The first write attempt is under way: wait for it, so the partitions
+    // are handed over with that batch committed rather than half-written.
+    for (auto& f : *inflightFirst_) {
+      try {
+        if (!f.get().ok()) ok = false;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    inflightFirst_ = nullptr;
+  }
+  if (ok) {
+    commitBatch(*inflight_);
+  } else {
+    // A sink is failing: the new owner writes the batch again (the sinks are
+    // idempotent); retrying here would race with it.
+    core::log::warn("batch_left_to_new_owner", {{"reports", inflight_->batch.reports.size()}});
+  }
+  inflightDone_ = true;
 }
 
 std::string Pipeline::problem() const {
@@ -109,11 +138,15 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
       // Keeps the group membership alive (rebalance callbacks run inside
       // poll). Partitions are paused, so nothing should arrive; if anything
       // does, it is dropped here and re-read through the seek after the batch.
-      for (const auto& m : source_.poll(16, std::chrono::milliseconds(50))) {
+      const std::uint64_t epoch = revokeEpoch_;
+      auto stray = source_.poll(16, std::chrono::milliseconds(50));
+      if (revokeEpoch_ != epoch) break;  // rebalanced: the batch went to the new owner
+      for (const auto& m : stray) {
         auto [it, fresh] = discarded_.try_emplace({m.topic, m.partition}, m.offset);
         if (!fresh) it->second = std::min(it->second, m.offset);
       }
     }
+    if (inflightDone_) break;
     delay = std::min(delay * 2, settings_.backoffMax);
     pending = std::move(failed);  // only the sinks that failed are written again
   }
@@ -124,7 +157,7 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
     setProblem("");
     core::log::info("sinks_recovered", {});
   }
-  return true;
+  return !inflightDone_;
 }
 
 std::size_t Pipeline::runOnce() {
@@ -157,7 +190,9 @@ void Pipeline::run() {
 
 std::optional<Pipeline::Prepared> Pipeline::prepare() {
   // ---- 1. collect a batch: up to batchSize, closed batchTimeout after its first message
+  const std::uint64_t epoch = revokeEpoch_;
   std::vector<core::InMessage> msgs = source_.poll(settings_.batchSize, settings_.pollTimeout);
+  if (revokeEpoch_ != epoch) return std::nullopt;  // a rebalance: what was read is read again
   if (msgs.empty()) {
     for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
     return std::nullopt;
@@ -167,6 +202,7 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(closeAt - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     auto more = source_.poll(settings_.batchSize - msgs.size(), std::min(left, settings_.pollTimeout));
+    if (revokeEpoch_ != epoch) return std::nullopt;
     if (more.empty() && left < settings_.pollTimeout) break;
     std::move(more.begin(), more.end(), std::back_inserter(msgs));
   }
@@ -241,27 +277,48 @@ void Pipeline::deliver(Prepared& p, bool prepareNext) {
   // thread reads and enriches the next batch.
   std::vector<std::future<core::Status>> first;
   for (auto& w : writes) first.push_back(std::async(std::launch::async, w));
+  inflight_ = &p;
+  inflightFirst_ = &first;
+  inflightDone_ = false;
+  struct Clear {
+    Pipeline* self;
+    ~Clear() {
+      self->inflight_ = nullptr;
+      self->inflightFirst_ = nullptr;
+    }
+  } clear{this};
   if (prepareNext && !stop_()) ahead_ = prepare();
-  if (!writeAll(names, writes, &first)) return;  // stopping: nothing committed, the batch is read again
+  if (inflightDone_) return;  // a rebalance inside prepare() committed (or handed over) this batch
+  inflightFirst_ = nullptr;   // writeAll consumes the first attempt
+  // False when stopping or handed over: nothing committed here, the batch is read again.
+  if (!writeAll(names, writes, &first)) return;
+  commitBatch(p);
+}
+
+bool Pipeline::commitBatch(const Prepared& p) {
+  const SinkBatch& batch = p.batch;
 
   // ---- 4. commit what every sink acknowledged
   core::OffsetMap next;
   for (const auto& r : batch.ranges) next[r.partition] = r.lastOffset + 1;
+  bool committed = true;
   if (auto s = source_.commit(next); !s.ok()) {
     // Not fatal: the writes were idempotent; after a rebalance the new owner
     // reads the batch again from the last commit.
+    committed = false;
     metrics_.commitErrors.Increment();
     core::log::warn("commit_failed", {{"error", s.error().message}});
   } else {
     metrics_.batches.Increment();
     const auto committedAt = clock_.now();
-    for (const auto& p : batch.reports) {
-      if (p.report.ingestedAt) {
+    for (const auto& r : batch.reports) {
+      if (r.report.ingestedAt) {
         metrics_.ingestToCommit.Observe(
-            std::max(0.0, std::chrono::duration<double>(committedAt - *p.report.ingestedAt).count()));
+            std::max(0.0, std::chrono::duration<double>(committedAt - *r.report.ingestedAt).count()));
       }
     }
   }
+  // Messages polled (and dropped) while paused are read again, commit or not.
   if (!discarded_.empty()) {
     core::OffsetMap rewind;
     rewind.swap(discarded_);
@@ -270,6 +327,7 @@ void Pipeline::deliver(Prepared& p, bool prepareNext) {
     }
   }
   for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
+  return committed;
 }
 
 }  // namespace safestream::processor

@@ -78,6 +78,11 @@ class Pipeline {
   // Writes DLQ + sinks (retrying), then commits. With prepareNext, reads the
   // next batch into ahead_ while the first write attempt runs.
   void deliver(Prepared& p, bool prepareNext);
+  // Commits a written batch; false if the commit failed.
+  bool commitBatch(const Prepared& p);
+  // Rebalance: finish + commit the batch in flight (or leave it to the new
+  // owner if a sink failed), drop everything read but not committed.
+  void onRevoked();
   void setProblem(const std::string& p);
 
   RecordSource& source_;
@@ -92,7 +97,13 @@ class Pipeline {
   mutable std::mutex problemMu_;
   std::string problem_;
   std::optional<Prepared> ahead_;  // the next batch, read while the current one was written
-  core::OffsetMap discarded_;  // first offset per partition polled (and dropped) while paused
+  core::OffsetMap discarded_;
+  // The batch being written (pipeline thread only; the revoke handler runs
+  // on it too, inside poll()).
+  Prepared* inflight_ = nullptr;
+  std::vector<std::future<core::Status>>* inflightFirst_ = nullptr;  // its first attempt, still running
+  bool inflightDone_ = false;  // committed or abandoned by a revoke
+  std::uint64_t revokeEpoch_ = 0;  // first offset per partition polled (and dropped) while paused
 };
 
 }  // namespace safestream::processor

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -29,6 +30,11 @@ class RecordSource {
   virtual void resume() = 0;
   // Messages behind the high watermark per partition (cached, no I/O).
   virtual std::map<core::TopicPartition, std::int64_t> lag() const = 0;
+  // `handler` runs inside poll(), on the polling thread, before partitions
+  // are taken away (rebalance): the owner finishes and commits what is in
+  // flight there. After it, fetch positions restart at the committed offsets
+  // (eager rebalancing), so anything read but not committed must be dropped.
+  virtual void setRevokeHandler(std::function<void()> handler) { (void)handler; }
 };
 
 }  // namespace safestream::processor

@@ -28,6 +28,18 @@ ProcessorRun startProcessor(const std::string& name, std::vector<std::string> ex
   return run;
 }
 
+std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, int& metricsPort,
+                                                   std::vector<std::string> extraArgs) {
+  metricsPort = freePort();
+  std::vector<std::string> args{"--group-id", first.groupId, "--metrics-port", std::to_string(metricsPort),
+                                "--s3-prefix", first.s3Prefix};
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+  auto d = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
+  d->start();
+  EXPECT_TRUE(d->waitHealthy("http://127.0.0.1:" + std::to_string(metricsPort) + "/healthz")) << d->logTail();
+  return d;
+}
+
 long long pgScalar(const std::string& sql) {
   pqxx::connection c(requireStackEnv("SAFESTREAM_PG_URL"));
   pqxx::work tx(c);

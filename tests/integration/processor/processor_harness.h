@@ -23,6 +23,10 @@ struct ProcessorRun {
 // Starts safestream-processor (waits for /healthz). `extraArgs` are appended.
 ProcessorRun startProcessor(const std::string& name, std::vector<std::string> extraArgs = {});
 
+// A second instance in the same group, writing to the same S3 prefix (own metrics port).
+std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, int& metricsPort,
+                                                   std::vector<std::string> extraArgs = {});
+
 // SELECT returning one number.
 long long pgScalar(const std::string& sql);
 

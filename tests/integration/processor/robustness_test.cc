@@ -75,9 +75,11 @@ TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing)
                                               all.begin() + static_cast<long>(std::min(all.size(), (i + 1) * per)));
     testing::produceAll(bootstrap, chunk);
     if (i + 1 == chunks) break;
-    // Kill while this chunk is being written: as soon as some of it is in.
-    const long long before = static_cast<long long>(i * per);
-    ASSERT_TRUE(testing::waitUntil([&] { return testing::pgScalar(mine) > before; }, 120s, 20ms))
+    // Kill while this chunk is being written: as soon as this instance has
+    // committed a batch (its own metric: other processors on the shared
+    // topic may write the same rows to PostgreSQL).
+    ASSERT_TRUE(testing::waitUntil(
+        [&] { return testing::metricValue(run.metricsUrl(), "safestream_processor_batches_total") > 0; }, 120s, 20ms))
         << run.daemon->logTail();
     run.daemon->kill();
     ++kills;
@@ -91,6 +93,30 @@ TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing)
   EXPECT_EQ(testing::pgScalar(mine), static_cast<long long>(all.size()));
   expectArchivedExactlyOnce(run, all.size());
   EXPECT_EQ(run.daemon->stop(), 0) << run.daemon->logTail();
+}
+
+TEST(ProcessorRobustness, TwoInstancesShareTheWorkAndAGracefulStopHandsOverWithoutLossOrDuplicates) {
+  auto run = testing::startProcessor("scale", {"--batch-size", "300", "--batch-timeout-ms", "50"});
+  int secondPort = 0;
+  auto second = testing::startAnotherInstance(run, secondPort, {"--batch-size", "300", "--batch-timeout-ms", "50"});
+  const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
+  auto all = workload(run.tag);
+  const std::string mine = "SELECT count(*) FROM reports WHERE source_id LIKE '" + run.tag + "%'";
+  const std::size_t half = all.size() / 2;
+  testing::produceAll(bootstrap, {all.begin(), all.begin() + static_cast<long>(half)});
+  ASSERT_TRUE(testing::waitUntil([&] { return testing::pgScalar(mine) > 0; }, 120s, 50ms)) << run.daemon->logTail();
+  // SIGTERM one member mid-stream: it finishes and commits its batch, leaves
+  // the group, and the other takes its partitions over.
+  EXPECT_EQ(run.daemon->stop(), 0) << run.daemon->logTail();
+  testing::produceAll(bootstrap, {all.begin() + static_cast<long>(half), all.end()});
+  ASSERT_TRUE(testing::waitUntil([&] { return testing::pgScalar(mine) >= static_cast<long long>(all.size()); }, 180s,
+                                 500ms))
+      << testing::pgScalar(mine) << " of " << all.size() << "\n" << second->logTail();
+  EXPECT_EQ(testing::pgScalar(mine), static_cast<long long>(all.size()));
+  expectArchivedExactlyOnce(run, all.size());
+  // Both members did work.
+  EXPECT_GT(testing::metricValue("http://127.0.0.1:" + std::to_string(secondPort), "safestream_processor_batches_total"), 0);
+  EXPECT_EQ(second->stop(), 0) << second->logTail();
 }
 
 // Freezes every PostgreSQL process (postmaster and backends) with SIGSTOP,

@@ -31,7 +31,19 @@ class FakeSource final : public RecordSource {
     auto& next = nextOffset_[partition];
     pending.push_back({"reports.raw", partition, next++, "k", std::move(value), std::nullopt, {}});
   }
+  // Simulates a rebalance inside the n-th poll (eager: nothing fetched past
+  // the committed offsets is kept by the fake, so nothing must be rewound).
+  int revokeAtPoll = -1, polls = 0;
+  core::OffsetMap committedAtRevoke;
+  std::function<void()> onRevoke;
+  void setRevokeHandler(std::function<void()> h) override { onRevoke = std::move(h); }
+
   std::vector<core::InMessage> poll(std::size_t max, std::chrono::milliseconds) override {
+    if (++polls == revokeAtPoll && onRevoke) {
+      onRevoke();
+      committedAtRevoke = committed;
+      return {};
+    }
     std::vector<core::InMessage> out;
     while (!paused && !pending.empty() && out.size() < max) {
       out.push_back(pending.front());
@@ -238,6 +250,22 @@ TEST_F(PipelineTest, TimesTheStoresCannotHoldGoToTheDlqInsteadOfBlockingTheBatch
   EXPECT_EQ(nlohmann::json::parse(dlq.sent[1].value)["error"]["field"], "reported_at");
   ASSERT_EQ(pg.batches.size(), 1u);
   EXPECT_EQ(pg.batches[0].reports.size(), 1u);
+}
+
+TEST_F(PipelineTest, ARevokeWhileABatchIsWrittenCommitsItBeforeThePartitionsGo) {
+  for (int i = 0; i < 3; ++i) source.add(0, reportJson("r" + std::to_string(i)));
+  auto s = settings();
+  s.batchSize = 1;
+  // Poll 1 reads batch 1; poll 2 is the read-ahead during its write: revoke there.
+  source.revokeAtPoll = 2;
+  Pipeline p(source, dlq, {&pg, &s3}, enricher, clock, metrics, s,
+             [&] { return source.committed[{"reports.raw", 0}] >= 3; });
+  p.run();
+  EXPECT_EQ((source.committedAtRevoke[{"reports.raw", 0}]), 1) << "the batch in flight was committed inside the revoke";
+  std::size_t written = 0;
+  for (const auto& b : pg.batches) written += b.reports.size();
+  EXPECT_EQ(written, 3u) << "each report written once";
+  EXPECT_EQ((source.committed[{"reports.raw", 0}]), 3);
 }
 
 TEST_F(PipelineTest, AllInvalidBatchIsCommittedAfterTheDlq) {
