@@ -1,6 +1,9 @@
 #include "ingest/file_importer.h"
 
 #include <filesystem>
+#include <future>
+#include <memory>
+#include <optional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -87,22 +90,57 @@ core::Result<ImportStats> FileImporter::run(const ImportOptions& opt) {
   // The reader counts bytes from where it started reading: 0, or the resume offset.
   const std::uint64_t base = offset > headerEnd ? offset : 0;
 
-  auto commit = [&]() -> core::Status {
-    auto out = publisher_.publish(source, batch);
-    for (auto& r : out.rejections) rejections.push_back(std::move(r));
+  // One batch is in flight while the next is parsed. The checkpoint of a
+  // batch is written only after its messages are acknowledged, and a batch is
+  // launched only after the previous one finished, so the checkpoint never
+  // passes an unacknowledged row.
+  struct InFlight {
+    std::future<PublishOutcome> done;
+    std::shared_ptr<std::vector<core::Report>> reports;  // owned here while the publisher works on it
+    std::vector<Rejection> rejections;
+    std::uint64_t offset = 0;
+    std::uint64_t rows = 0;
+  };
+  std::optional<InFlight> inflight;
+
+  auto finish = [&]() -> core::Status {
+    if (!inflight) return core::okStatus();
+    PublishOutcome out = inflight->done.get();
+    std::vector<Rejection> rejected = std::move(inflight->rejections);
+    for (auto& r : out.rejections) rejected.push_back(std::move(r));
+    const std::uint64_t doneOffset = inflight->offset;
+    const std::uint64_t doneRows = inflight->rows;
+    inflight.reset();
     stats.published += out.published;
-    stats.rejected += rejections.size();
-    reportRejections(source, rejections, metrics_);
-    rejections.clear();
-    batch.clear();
+    stats.rejected += rejected.size();
+    reportRejections(source, rejected, metrics_);
     if (!out.allDelivered()) {
       return core::makeError("delivery_failed", std::to_string(out.failed) + " messages not acknowledged: " + out.firstError,
                              "", true);
     }
-    cp.fileOffset = base + reader.bytesRead();
-    cp.fileRows = rowsDone;
+    cp.fileOffset = doneOffset;
+    cp.fileRows = doneRows;
     if (metrics_) metrics_->lastSuccessNow(source);
     return checkpoints_.save(key, cp);
+  };
+
+  auto launch = [&] {
+    InFlight f;
+    f.reports = std::make_shared<std::vector<core::Report>>(std::move(batch));
+    f.rejections = std::move(rejections);
+    f.offset = base + reader.bytesRead();
+    f.rows = rowsDone;
+    batch.clear();
+    rejections.clear();
+    auto reports = f.reports;
+    f.done = std::async(std::launch::async, [this, &source, reports] { return publisher_.publish(source, *reports); });
+    inflight = std::move(f);
+  };
+
+  auto commit = [&]() -> core::Status {
+    if (auto s = finish(); !s) return s;
+    launch();
+    return core::okStatus();
   };
 
   auto progress = [&](bool final) {
@@ -165,6 +203,7 @@ core::Result<ImportStats> FileImporter::run(const ImportOptions& opt) {
     }
   }
   if (auto s = commit(); !s) return s.error();
+  if (auto s = finish(); !s) return s.error();
   stats.bytes = reader.bytesRead();
   stats.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   progress(true);
