@@ -70,7 +70,9 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start_processor() {  # start_processor NAME TOPIC PG_URL S3_PREFIX -> sets started_pid
   local name=$1 topic=$2 url=$3 s3prefix=$4 port; port=$(free_port)
-  SAFESTREAM_PG_URL="$url" "$build/processor/safestream-processor" \
+  # Alerts off: this test is about the archive and PostgreSQL, and replayed
+  # reports must not reach other tests' subscriptions.
+  SAFESTREAM_PG_URL="$url" SAFESTREAM_ALERTS_ENABLED=false "$build/processor/safestream-processor" \
     --raw-topic "$topic" --group-id "ops-replay-$name-$tag" \
     --enriched-topic "ops.replay.$tag.enriched" --dlq-topic "ops.replay.$tag.dlq" \
     --s3-prefix "$s3prefix" --batch-timeout-ms 200 --metrics-port "$port" >"$work/processor-$name.log" 2>&1 &
