@@ -85,8 +85,10 @@ int main(int argc, char** argv) {
           alert["cursor"] = x->str;
           if (!redis->command({"PUBLISH", "safestream:alerts:live:" + id, alert.dump()})) ++failures;
         } else {
+          // Event times 31 min apart, so the processor's near-duplicate
+          // window (same category, 150 m, 30 min) never folds two probes into one alert.
           json body{{"category", "assault"}, {"description", "latency probe"}, {"lat", lat + (i % 100) * 1e-5}, {"lon", lon},
-                    {"occurred_at", core::formatTimestamp(core::nowUtc() - std::chrono::minutes(1))}};
+                    {"occurred_at", core::formatTimestamp(core::nowUtc() - std::chrono::minutes(1 + 31 * i))}};
           const auto t0 = Clock::now();
           auto r = testing::httpRequest(port, "POST", "/v1/reports", body.dump(), {{"content-type", "application/json"}});
           if (r.status != 202) { ++failures; continue; }
