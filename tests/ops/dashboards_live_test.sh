@@ -75,6 +75,25 @@ cat > "$work/ingest.json" <<JSON
 JSON
 
 # --- the daemons ----------------------------------------------------------------
+# A daemon stopped a moment ago (a previous run) leaves its ports in TIME_WAIT,
+# and the metrics listener binds without SO_REUSEADDR: wait until they bind.
+off=${SAFESTREAM_PORT_OFFSET:-0}
+python3 - $((58080 + off)) $((59101 + off)) $((59102 + off)) $((59103 + off)) <<'PY' || die "the daemons' ports stay busy"
+import socket, sys, time
+deadline = time.monotonic() + 120
+for port in map(int, sys.argv[1:]):
+    while True:
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"127.0.0.1:{port} is still in use")
+            time.sleep(1)
+        finally:
+            s.close()
+PY
 export SAFESTREAM_INGEST_CONFIG="$work/ingest.json" SAFESTREAM_INGEST_STATE_DIR="$work/state" \
        SAFESTREAM_OPS_TEST_SPOTCRIME_KEY="ops-test"
 "$daemons" start || die "the daemons did not start (logs: $SAFESTREAM_RUN_DIR/logs/)"
