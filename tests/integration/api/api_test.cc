@@ -338,6 +338,15 @@ TEST_F(ApiTest, ReportsFromPostgresWithKeysetPagesGeoJsonAndNoPrivateFields) {
   ASSERT_EQ(open311.status, 200);
   EXPECT_EQ(json::parse(open311.body)[0]["service_request_id"], ids[2]);
   EXPECT_EQ(open311.body.find("secret"), std::string::npos);
+  auto list = get("/open311/v2/requests.json?service_request_id=" + ids[0] + "," + ids[4] + ",not-an-id");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto requests = json::parse(list.body);
+  ASSERT_EQ(requests.size(), 2u) << list.body;
+  EXPECT_EQ(requests[0]["service_request_id"], ids[0]);
+  EXPECT_EQ(requests[1]["service_request_id"], ids[4]);
+  EXPECT_EQ(requests[0]["service_code"], "theft");
+  EXPECT_NEAR(requests[0]["lat"].get<double>(), lat, 1e-6);
+  EXPECT_NEAR(requests[0]["long"].get<double>(), lon, 1e-6);
   pg.cleanup(source);
 }
 
