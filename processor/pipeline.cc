@@ -48,6 +48,23 @@ Pipeline::Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<Rep
   source_.setRevokeHandler([this] { onRevoked(); });
 }
 
+void Pipeline::rewindDropped(const std::vector<core::InMessage>& dropped) {
+  // The same poll may have run the revoke and then fetched from the new
+  // assignment (starting at the committed offsets): those messages are
+  // dropped here, so the partitions are rewound to them. Seeking a partition
+  // no longer assigned fails harmlessly.
+  core::OffsetMap first;
+  for (const auto& m : dropped) {
+    auto [it, fresh] = first.try_emplace({m.topic, m.partition}, m.offset);
+    if (!fresh) it->second = std::min(it->second, m.offset);
+  }
+  for (const auto& [tp, off] : first) {
+    if (auto s = source_.seek({{tp, off}}); !s.ok()) {
+      core::log::debug("rewind_skipped", {{"partition", tp.partition}, {"error", s.error().message}});
+    }
+  }
+}
+
 void Pipeline::onRevoked() {
   ++revokeEpoch_;
   ahead_.reset();      // positions go back to the committed offsets: it is read again
@@ -140,7 +157,10 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
       // does, it is dropped here and re-read through the seek after the batch.
       const std::uint64_t epoch = revokeEpoch_;
       auto stray = source_.poll(16, std::chrono::milliseconds(50));
-      if (revokeEpoch_ != epoch) break;  // rebalanced: the batch went to the new owner
+      if (revokeEpoch_ != epoch) {  // rebalanced: the batch went to the new owner
+        rewindDropped(stray);
+        break;
+      }
       for (const auto& m : stray) {
         auto [it, fresh] = discarded_.try_emplace({m.topic, m.partition}, m.offset);
         if (!fresh) it->second = std::min(it->second, m.offset);
@@ -192,7 +212,10 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
   // ---- 1. collect a batch: up to batchSize, closed batchTimeout after its first message
   const std::uint64_t epoch = revokeEpoch_;
   std::vector<core::InMessage> msgs = source_.poll(settings_.batchSize, settings_.pollTimeout);
-  if (revokeEpoch_ != epoch) return std::nullopt;  // a rebalance: what was read is read again
+  if (revokeEpoch_ != epoch) {
+    rewindDropped(msgs);  // a rebalance: what was read is read again
+    return std::nullopt;
+  }
   if (msgs.empty()) {
     for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
     return std::nullopt;
@@ -202,7 +225,11 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(closeAt - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     auto more = source_.poll(settings_.batchSize - msgs.size(), std::min(left, settings_.pollTimeout));
-    if (revokeEpoch_ != epoch) return std::nullopt;
+    if (revokeEpoch_ != epoch) {
+      msgs.insert(msgs.end(), more.begin(), more.end());
+      rewindDropped(msgs);
+      return std::nullopt;
+    }
     if (more.empty() && left < settings_.pollTimeout) break;
     std::move(more.begin(), more.end(), std::back_inserter(msgs));
   }
@@ -292,6 +319,10 @@ void Pipeline::deliver(Prepared& p, bool prepareNext) {
   inflightFirst_ = nullptr;   // writeAll consumes the first attempt
   // False when stopping or handed over: nothing committed here, the batch is read again.
   if (!writeAll(names, writes, &first)) return;
+  // A commit that fails during a rebalance is not retried: the batch is
+  // read again from the last committed offset (known gap: S3 may then hold
+  // it twice under two offset ranges; PostgreSQL and Kafka consumers are
+  // idempotent by id).
   commitBatch(p);
 }
 

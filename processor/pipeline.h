@@ -83,6 +83,7 @@ class Pipeline {
   // Rebalance: finish + commit the batch in flight (or leave it to the new
   // owner if a sink failed), drop everything read but not committed.
   void onRevoked();
+  void rewindDropped(const std::vector<core::InMessage>& dropped);
   void setProblem(const std::string& p);
 
   RecordSource& source_;
