@@ -16,6 +16,29 @@ run="${SAFESTREAM_RUN_DIR:-$root/.run}"
 pidf="$run/pids/demo.pid"
 speedup="${SAFESTREAM_DEMO_SPEEDUP:-3000}"
 
+subs="$run/demo-subscriptions.tsv"
+
+# Two demo subscriptions through the API (so alerts fire as the samples
+# flow): downtown Chicago and downtown Austin. Their ids and tokens go to
+# $subs (mode 600) so up.sh can show how to read the alerts.
+subscribe() {
+  [[ -s $subs ]] && return 0
+  local api="${SAFESTREAM_API_URL:-}"
+  [[ -n $api ]] || { echo "demo: SAFESTREAM_API_URL is not set; no demo subscriptions" >&2; return 0; }
+  (umask 077; : > "$subs")
+  local name body out id token
+  while IFS='|' read -r name body; do
+    out=$(curl -sf -m 10 -H 'Content-Type: application/json' -d "$body" "$api/v1/subscriptions") || {
+      echo "demo: could not create the $name subscription" >&2; continue; }
+    id=$(sed -E 's/.*"id":"([^"]+)".*/\1/' <<<"$out")
+    token=$(sed -E 's/.*"token":"([^"]+)".*/\1/' <<<"$out")
+    printf '%s\t%s\t%s\n' "$name" "$id" "$token" >> "$subs"
+  done <<'SUBS'
+chicago-loop|{"area":{"type":"circle","lat":41.8781,"lon":-87.6298,"radius_m":3000},"min_severity":1}
+austin-downtown|{"area":{"type":"circle","lat":30.2672,"lon":-97.7431,"radius_m":5000},"min_severity":1}
+SUBS
+}
+
 running() { [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
 
 case "${1:-start}" in
@@ -23,6 +46,7 @@ case "${1:-start}" in
     [[ -f $env_file ]] || { echo "demo: $env_file is missing; run deploy/local/stack.sh up" >&2; exit 1; }
     if running; then echo "demo: already streaming (pid $(cat "$pidf"))"; exit 0; fi
     mkdir -p "$run/logs" "$run/pids"
+    subscribe
     nohup "$build/ingest/safestream-ingest" replay \
       --spotcrime-file "$root/data/spotcrime_austin_2015_sample.json" \
       --chicago-file "$root/data/chicago_crimes_2014_sample.csv" \

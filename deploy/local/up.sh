@@ -26,3 +26,12 @@ SafeStream is running.
   environment      $here/.env
   stop everything  deploy/local/down.sh
 INFO
+subs="$SAFESTREAM_RUN_DIR/demo-subscriptions.tsv"
+if [[ -s $subs ]]; then
+  echo
+  echo "Demo subscriptions (alerts fire as the samples stream):"
+  while IFS=$'\t' read -r name id token; do
+    echo "  $name: curl -H 'Authorization: Bearer $token' $SAFESTREAM_API_URL/v1/subscriptions/$id/alerts"
+    echo "  $(printf '%*s' ${#name} '')  live: ws://${SAFESTREAM_API_URL#http://}/v1/subscriptions/$id/live?token=$token"
+  done < "$subs"
+fi
