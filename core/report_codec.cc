@@ -51,6 +51,11 @@ std::optional<Error> readTime(const json& j, const char* field, std::string_view
   if (!text) return std::nullopt;
   auto t = parseTimestamp(*text, zone);
   if (!t) return fieldError(field, "is not a valid time: " + t.error().message);
+  // PostgreSQL rejects year 0 and partition/archive names assume four-digit
+  // years: a time outside this range would fail every sink, so it is invalid.
+  static const Timestamp kMin = *parseTimestamp("1900-01-01T00:00:00Z");
+  static const Timestamp kMax = *parseTimestamp("9999-12-31T00:00:00Z");
+  if (*t < kMin || *t > kMax) return fieldError(field, "must be between 1900-01-01 and 9999-12-31");
   out = *t;
   return std::nullopt;
 }

@@ -9,30 +9,6 @@
 #include "processor/dead_letter.h"
 
 namespace safestream::processor {
-namespace {
-
-// Times the codec accepts but the stores cannot hold: PostgreSQL rejects year
-// 0, and partition and archive names assume four-digit years. Such a report
-// would fail its batch forever, so it goes to the DLQ instead.
-std::optional<core::Error> checkStorable(const core::Report& r) {
-  static const core::Timestamp kMin = *core::parseTimestamp("1900-01-01T00:00:00Z");
-  static const core::Timestamp kMax = *core::parseTimestamp("9999-12-31T00:00:00Z");
-  const auto check = [&](const char* field, core::Timestamp t) -> std::optional<core::Error> {
-    if (t < kMin || t > kMax) {
-      return core::makeError("invalid_field", std::string(field) + " must be between 1900-01-01 and 9999-12-31", field);
-    }
-    return std::nullopt;
-  };
-  if (auto e = check("occurred_at", r.occurredAt)) return e;
-  if (auto e = check("reported_at", r.reportedAt)) return e;
-  if (r.ingestedAt) {
-    if (auto e = check("ingested_at", *r.ingestedAt)) return e;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 Pipeline::Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<ReportSink*> sinks, Enricher& enricher,
                    const core::Clock& clock, ProcessorMetrics& metrics, PipelineSettings settings,
                    std::function<bool()> stop)
@@ -254,9 +230,6 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
       it->second.lastOffset = std::max(it->second.lastOffset, m.offset);
     }
     auto decoded = core::decodeReport(m.value, decode);
-    if (decoded.ok()) {
-      if (auto e = checkStorable(*decoded)) decoded = std::move(*e);
-    }
     if (!decoded.ok()) {
       metrics_.dlq(dlqReason(decoded.error())).Increment();
       deadLetters.push_back(makeDeadLetter(m, decoded.error(), now, settings_.dlqTopic));

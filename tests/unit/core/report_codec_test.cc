@@ -119,6 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"garbage time", with("occurred_at", "\"yesterday\""), "invalid_field", "occurred_at"},
         BadCase{"local time without zone", with("occurred_at", "\"2014-03-14T23:52:00\""), "invalid_field",
                 "occurred_at"},
+        BadCase{"year zero", with("occurred_at", "\"0000-01-01T00:00:00Z\""), "invalid_field", "occurred_at"},
+        BadCase{"before 1900", with("reported_at", "\"1850-06-01T00:00:00Z\""), "invalid_field", "reported_at"},
         BadCase{"far future", with("occurred_at", "\"2030-01-01T00:00:00Z\""), "invalid_field", "occurred_at"},
         BadCase{"unknown zone", with("time_zone", "\"Mars/Olympus\""), "invalid_field", "time_zone"},
         BadCase{"arrest string", with("arrest", "\"yes\""), "invalid_field", "arrest"},

@@ -238,7 +238,7 @@ TEST_F(PipelineTest, UnmappedTypesAndUngeocodedRowsAreCountedNotDropped) {
 
 TEST_F(PipelineTest, TimesTheStoresCannotHoldGoToTheDlqInsteadOfBlockingTheBatch) {
   nlohmann::json j = nlohmann::json::parse(reportJson("y"));
-  j["occurred_at"] = "0000-01-01T00:00:00Z";  // the codec accepts it; PostgreSQL would not
+  j["occurred_at"] = "0000-01-01T00:00:00Z";  // PostgreSQL could not store it: the codec rejects it
   source.add(0, j.dump());
   j["occurred_at"] = "2014-01-01T00:00:00Z";
   j["reported_at"] = "1850-01-01T00:00:00Z";
