@@ -9,6 +9,7 @@
 
 #include "api/api_metrics.h"
 #include "api/citizen_report.h"
+#include "core/fingerprint.h"
 #include "core/log.h"
 #include "core/report_id.h"
 #include "core/subscription.h"
@@ -96,16 +97,7 @@ std::string bearerToken(const HttpRequest& req) {
 
 }  // namespace
 
-std::string bodyFingerprint(std::string_view body) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : body) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string bodyFingerprint(std::string_view body) { return core::fnv1a64Hex(body); }
 
 HttpResponse open311Error(int status, std::string_view description) {
   HttpResponse r;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "core/fingerprint.h"
 #include "core/log.h"
 #include "ingest/csv_reader.h"
 
@@ -18,14 +19,7 @@ std::string fileFingerprint(const std::string& path) {
   std::string head(64 * 1024, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(in.gcount()));
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : head) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return core::fnv1a64Hex(head);
 }
 
 FileImporter::FileImporter(Publisher& publisher, CheckpointStore& checkpoints, IngestMetrics* metrics,
