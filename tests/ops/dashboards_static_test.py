@@ -21,17 +21,9 @@ import tempfile
 
 import yaml
 
+from checks import check, finish
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-failures = []
-checks = 0
-
-
-def check(ok, what):
-    global checks
-    checks += 1
-    if not ok:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
 
 
 def grafana_to_promql(expr):
@@ -127,10 +119,7 @@ def main():
                     check(m in exported, f"{os.path.basename(f)} {r.get('alert') or r.get('record')}: "
                                          f"metric {m} is not exported by any daemon")
 
-    if failures:
-        print(f"{len(failures)} of {checks} checks failed", file=sys.stderr)
-        sys.exit(1)
-    print(f"all {checks} checks passed ({len(promql)} PromQL expressions)")
+    finish(f" ({len(promql)} PromQL expressions)")
 
 
 if __name__ == "__main__":

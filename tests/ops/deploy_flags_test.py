@@ -25,6 +25,8 @@ import sys
 
 import yaml
 
+from checks import check, finish
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BINARIES = {
     "safestream-ingest": "ingest/safestream-ingest",
@@ -33,16 +35,6 @@ BINARIES = {
     "safestream-migrate": "core/safestream-migrate",
 }
 
-failures = []
-checks = 0
-
-
-def check(ok, what):
-    global checks
-    checks += 1
-    if not ok:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
 
 
 class Help:
@@ -350,10 +342,7 @@ def main():
     stages, daemon_stages = check_dockerfile(build)
     check_compose(build, stages, daemon_stages)
     check_systemd(build)
-    if failures:
-        print(f"{len(failures)} of {checks} checks failed", file=sys.stderr)
-        sys.exit(1)
-    print(f"all {checks} checks passed")
+    finish()
 
 
 if __name__ == "__main__":
