@@ -5,9 +5,11 @@
 // counted twice. Two reports are near-duplicates when they have the same
 // category, lie within `radiusMetres` and their event times within `window`.
 //
-// State is in memory, keyed by S2 level-13 cell (a match is looked for in the
-// cell and its 8 neighbours, so no scan), and bounded: beyond `maxEntries` the
-// oldest-inserted entries are forgotten. State is lost on restart (documented
+// State is in memory, keyed by S2 level-13 cell and `window`-long slot of
+// event time (a match is looked for in the cell and its 8 neighbours, in the
+// report's slot and the two beside it: 27 small buckets, no scan of a busy
+// cell's history), and bounded: beyond `maxEntries` the oldest-inserted
+// entries are forgotten. State is lost on restart (documented
 // in docs/processor.md); exact (source, source_id) duplicates do not need it
 // because they share a deterministic id and are upserted.
 // Not thread-safe: used by the pipeline thread only.
@@ -50,14 +52,27 @@ class DedupeWindow {
     core::GeoPoint point;
     core::Timestamp occurredAt;
     std::optional<std::string> duplicateOf;
+    std::uint64_t seq = 0;  // order first seen
+  };
+  struct Bucket {
+    std::uint64_t cell;  // level-13 cell id
+    std::int64_t slot;   // event time / window
+    bool operator==(const Bucket&) const = default;
+  };
+  struct BucketHash {
+    std::size_t operator()(const Bucket& b) const {
+      return std::hash<std::uint64_t>{}(b.cell ^ (static_cast<std::uint64_t>(b.slot) * 0x9E3779B97F4A7C15ULL));
+    }
   };
   void evictOldest();
+  std::int64_t slotOf(core::Timestamp t) const;
 
   DedupeSettings settings_;
-  std::unordered_map<std::uint64_t, std::vector<Entry>> byCell_;   // level-13 cell -> entries
-  std::unordered_map<std::string, std::uint64_t> cellOfId_;        // id -> its cell
-  std::deque<std::pair<std::uint64_t, std::string>> order_;       // insertion order, for eviction
+  std::unordered_map<Bucket, std::vector<Entry>, BucketHash> buckets_;  // (cell, slot) -> entries
+  std::unordered_map<std::string, Bucket> bucketOfId_;                  // id -> its bucket
+  std::deque<std::pair<Bucket, std::string>> order_;                    // insertion order, for eviction
   std::size_t size_ = 0;
+  std::uint64_t nextSeq_ = 0;
 };
 
 }  // namespace safestream::processor

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "core/report_id.h"
+#include "processor/neighbourhood_index.h"
 
 namespace safestream::processor {
 namespace {
@@ -73,6 +76,50 @@ TEST(DedupeWindow, MemoryIsBounded) {
   // The newest are remembered, the oldest forgotten.
   EXPECT_TRUE(w.check(id("x1"), "theft", core::GeoPoint{30.0 + 999 * 0.01, -97.8}, t).has_value());
   EXPECT_FALSE(w.check(id("x2"), "theft", core::GeoPoint{30.0, -97.8}, t).has_value());
+}
+
+// The window looks only in 27 (cell, time-slot) buckets; a brute-force scan
+// of everything remembered must give the same answers, also for reports in
+// neighbouring cells and slots and before 1970.
+TEST(DedupeWindow, AgreesWithBruteForceScan) {
+  struct Seen {
+    std::string id, category;
+    core::GeoPoint point;
+    core::Timestamp t;
+    std::optional<std::string> dup;
+  };
+  for (const char* start : {"2015-10-18T05:00:00Z", "1969-12-31T22:00:00Z"}) {
+    DedupeWindow w;
+    std::vector<Seen> all;
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> lat(41.880, 41.895), lon(-87.640, -87.620);  // ~1.7 x 1.7 km
+    std::uniform_int_distribution<int> minute(0, 6 * 60), cat(0, 2);
+    const char* cats[] = {"theft", "assault", "vandalism"};
+    int linked = 0;
+    for (int i = 0; i < 3000; ++i) {
+      const std::string rid = id("p" + std::to_string(i)).value;
+      const std::string c = cats[cat(rng)];
+      const core::GeoPoint p{lat(rng), lon(rng)};
+      const core::Timestamp t = at(start) + std::chrono::minutes(minute(rng));
+      const Seen* best = nullptr;
+      for (const auto& e : all) {
+        const auto dt = e.t > t ? e.t - t : t - e.t;
+        if (e.category != c || dt > 30min || distanceMetres(e.point, p) > 150) continue;
+        // In order seen, so on a tie the first seen stays best.
+        if (!best || (best->dup && !e.dup) || (!best->dup == !e.dup && e.t < best->t)) best = &e;
+      }
+      std::optional<std::string> want;
+      if (best) want = best->dup ? best->dup : best->id;
+      const auto got = w.check(core::ReportId{rid}, c, p, t);
+      ASSERT_EQ(got.has_value(), want.has_value()) << "report " << i;
+      if (want) {
+        ASSERT_EQ(got->value, *want) << "report " << i;
+        ++linked;
+      }
+      all.push_back({rid, c, p, t, want});
+    }
+    EXPECT_GT(linked, 300) << "the workload must exercise links";
+  }
 }
 
 }  // namespace
