@@ -69,6 +69,39 @@ Result<Timestamp> parseLocalTime(std::string_view text, std::string_view format,
 }
 
 std::string formatTimestamp(Timestamp t) {
+  // Hot path (several times per report in every sink): plain calendar
+  // arithmetic for four-digit years; Abseil for anything else.
+  const auto day = std::chrono::floor<std::chrono::days>(t);
+  const std::chrono::year_month_day ymd{day};
+  const int year = static_cast<int>(ymd.year());
+  if (year >= 0 && year <= 9999) {
+    const long long msOfDay = (t - day).count();
+    const int ms = static_cast<int>(msOfDay % 1000);
+    const int sec = static_cast<int>(msOfDay / 1000);
+    char buf[32];
+    auto put = [&buf](int at, int value, int digits) {
+      for (int i = digits - 1; i >= 0; --i, value /= 10) buf[at + i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, year, 4);
+    buf[4] = '-';
+    put(5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
+    buf[7] = '-';
+    put(8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+    buf[10] = 'T';
+    put(11, sec / 3600, 2);
+    buf[13] = ':';
+    put(14, sec / 60 % 60, 2);
+    buf[16] = ':';
+    put(17, sec % 60, 2);
+    std::size_t n = 19;
+    if (ms != 0) {
+      buf[19] = '.';
+      put(20, ms, 3);
+      n = 23;
+    }
+    buf[n++] = 'Z';
+    return std::string(buf, n);
+  }
   absl::Time at = absl::FromUnixMillis(toEpochMillis(t));
   const bool wholeSecond = toEpochMillis(t) % 1000 == 0;
   return absl::FormatTime(wholeSecond ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%E3SZ", at,

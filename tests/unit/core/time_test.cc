@@ -1,6 +1,9 @@
 #include "core/time.h"
 
+#include <absl/time/time.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 namespace safestream::core {
 namespace {
@@ -13,6 +16,23 @@ TEST(Time, ParsesRfc3339WithOffsets) {
   auto ms = parseTimestamp("2014-03-14T23:52:00.250Z");
   ASSERT_TRUE(ms.ok());
   EXPECT_EQ(formatTimestamp(*ms), "2014-03-14T23:52:00.250Z");
+}
+
+TEST(Time, FormatAgreesWithAbseilAcrossTheCalendar) {
+  // formatTimestamp does its own calendar arithmetic for years 0-9999; Abseil
+  // is the reference (leap days, centuries, before 1970, milliseconds).
+  std::mt19937_64 rng(42);
+  const long long lo = -2208988800000LL;   // 1900-01-01
+  const long long hi = 253402300799999LL;  // 9999-12-31T23:59:59.999
+  std::uniform_int_distribution<long long> any(lo, hi);
+  std::vector<long long> cases{lo, hi, 0, -1, 951782400000LL /* 2000-02-29 */, 4107542400000LL /* 2100-03-01 */};
+  for (int i = 0; i < 20000; ++i) cases.push_back(i % 2 ? any(rng) : any(rng) / 1000 * 1000);
+  for (long long ms : cases) {
+    const absl::Time at = absl::FromUnixMillis(ms);
+    const std::string want = absl::FormatTime(ms % 1000 == 0 ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%E3SZ", at,
+                                              absl::UTCTimeZone());
+    ASSERT_EQ(formatTimestamp(fromEpochMillis(ms)), want) << ms;
+  }
 }
 
 TEST(Time, LocalTimeNeedsAZoneAndHonoursDst) {
