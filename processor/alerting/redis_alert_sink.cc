@@ -3,6 +3,8 @@
 #include <absl/time/time.h>
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "core/report_codec.h"
@@ -258,27 +260,27 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
 
   if (surgeStates_.size() > kMaxCachedSurgeStates) surgeStates_.clear();
   if (cellSince_.size() > kMaxCachedSurgeStates) cellSince_.clear();
+  // Keys and cells not cached yet, each once, in first-seen order (hash
+  // sets: a batch can touch thousands of distinct keys).
   std::vector<std::string> toLoad;
-  for (const auto& e : fresh) {
-    if (!surgeStates_.count(e.key) && std::find(toLoad.begin(), toLoad.end(), e.key) == toLoad.end()) {
-      toLoad.push_back(e.key);
-    }
-  }
-  // When the stream first saw each cell (SET NX keeps the first writer):
-  // a new (cell, category) key's baseline starts there.
+  std::unordered_set<std::string_view> loading;
   std::vector<std::string> cells;
+  std::vector<const Event*> firstOfCell;  // the first fresh report of each cell in `cells`
+  std::unordered_set<std::uint64_t> cellsSeen;
   for (const auto& e : fresh) {
-    const auto token = core::cellToken(e.report->enrichment->cellL13);
-    if (!cellSince_.count(token) && std::find(cells.begin(), cells.end(), token) == cells.end()) cells.push_back(token);
+    if (!surgeStates_.count(e.key) && loading.insert(e.key).second) toLoad.push_back(e.key);
+    const std::uint64_t cell = e.report->enrichment->cellL13;
+    if (!cellsSeen.insert(cell).second) continue;
+    auto token = core::cellToken(cell);
+    if (cellSince_.count(token)) continue;
+    cells.push_back(std::move(token));
+    firstOfCell.push_back(&e);
   }
   std::vector<std::vector<std::string>> gets;
   for (const auto& k : toLoad) gets.push_back({"GET", k});
-  for (const auto& c : cells) {
-    const auto first = std::find_if(fresh.begin(), fresh.end(), [&](const Event& e) {
-      return core::cellToken(e.report->enrichment->cellL13) == c;
-    });
-    gets.push_back({"SET", options_.surgeKeyPrefix + "since:" + c,
-                    std::to_string(core::toEpochMillis(first->report->occurredAt)), "NX", "GET", "EX",
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    gets.push_back({"SET", options_.surgeKeyPrefix + "since:" + cells[i],
+                    std::to_string(core::toEpochMillis(firstOfCell[i]->report->occurredAt)), "NX", "GET", "EX",
                     std::to_string(kSurgeStateTtlSeconds)});
   }
   if (!gets.empty()) {
@@ -318,6 +320,7 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   };
   std::vector<SurgeEvent> surges;
   std::vector<std::string> touched;
+  std::unordered_set<std::string_view> touchedSet;
   for (const auto& e : fresh) {
     auto& state = surgeStates_[e.key];
     auto obs = observeSurge(state, e.report->enrichment->cellL13, e.report->enrichment->category,
@@ -325,7 +328,7 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
                             sinceOf(e.report->enrichment->cellL13));
     if (obs.lateness != Lateness::onTime) metrics_.lateEvents.Increment();
     if (obs.surge) surges.push_back(*obs.surge);
-    if (std::find(touched.begin(), touched.end(), e.key) == touched.end()) touched.push_back(e.key);
+    if (touchedSet.insert(e.key).second) touched.push_back(e.key);
   }
   // Deliver before saving: if delivery fails, the retry recomputes the same
   // surge from Redis (deterministic) and the dedupe keys skip what was sent.
