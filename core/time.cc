@@ -34,6 +34,38 @@ bool hasOffset(std::string_view s) {
   return rest.find_first_of("Zz+") != std::string_view::npos || rest.find('-') != std::string_view::npos;
 }
 
+// The common shape, as formatTimestamp writes it: YYYY-MM-DDTHH:MM:SS[.fff]Z.
+// Anything else (offsets, other precisions, leap seconds, invalid dates) is
+// left to Abseil, so results never differ.
+std::optional<Timestamp> parseUtcFast(std::string_view s) {
+  if (s.size() != 20 && s.size() != 24) return std::nullopt;
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s.back() != 'Z') {
+    return std::nullopt;
+  }
+  bool ok = true;
+  auto num = [&](std::size_t at, std::size_t digits) {
+    int v = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      if (s[i] < '0' || s[i] > '9') ok = false;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
+  const int hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
+  int ms = 0;
+  if (s.size() == 24) {
+    if (s[19] != '.') return std::nullopt;
+    ms = num(20, 3);
+  }
+  if (!ok || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                        std::chrono::day(static_cast<unsigned>(day))};
+  if (!ymd.ok()) return std::nullopt;
+  return Timestamp(std::chrono::sys_days(ymd)) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
+         std::chrono::seconds(second) + std::chrono::milliseconds(ms);
+}
+
 }  // namespace
 
 bool isKnownTimeZone(std::string_view zone) { return !zone.empty() && loadZone(zone).has_value(); }
@@ -41,6 +73,7 @@ bool isKnownTimeZone(std::string_view zone) { return !zone.empty() && loadZone(z
 Result<Timestamp> parseTimestamp(std::string_view text, std::string_view zone) {
   std::string err;
   absl::Time t;
+  if (auto fast = parseUtcFast(text)) return *fast;
   if (hasOffset(text)) {
     if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &err)) return fromAbsl(t);
     return makeError("invalid_time", "'" + std::string(text) + "' is not an RFC 3339 time: " + err);

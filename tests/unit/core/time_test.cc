@@ -35,6 +35,31 @@ TEST(Time, FormatAgreesWithAbseilAcrossTheCalendar) {
   }
 }
 
+TEST(Time, ParseAgreesWithAbseilOnUtcTimes) {
+  // parseTimestamp reads the common UTC shape itself; Abseil's RFC 3339
+  // parser is the reference for valid and invalid texts alike.
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<long long> any(-2208988800000LL, 253402300799999LL);
+  std::vector<std::string> texts{"2014-02-29T00:00:00Z", "2016-02-29T23:59:59.999Z", "2014-13-01T00:00:00Z",
+                                 "2014-03-01T24:00:00Z", "2014-03-01T00:60:00Z", "2014-03-01T00:00:60Z",
+                                 "2014-03-01T00:00:0xZ", "2014-03-01 00:00:00Z", "2014-03-01T00:00:00.5Z",
+                                 "0000-01-01T00:00:00Z", "2014-03-01T00:00:00.12xZ"};
+  for (int i = 0; i < 20000; ++i) {
+    const long long ms = i % 2 ? any(rng) : any(rng) / 1000 * 1000;
+    texts.push_back(formatTimestamp(fromEpochMillis(ms)));
+  }
+  for (const auto& text : texts) {
+    absl::Time want;
+    std::string err;
+    const bool valid = absl::ParseTime(absl::RFC3339_full, text, &want, &err);
+    const auto got = parseTimestamp(text);
+    ASSERT_EQ(got.ok(), valid) << text;
+    if (valid) {
+      ASSERT_EQ(toEpochMillis(*got), absl::ToUnixMillis(want)) << text;
+    }
+  }
+}
+
 TEST(Time, LocalTimeNeedsAZoneAndHonoursDst) {
   EXPECT_FALSE(parseTimestamp("2014-03-14T23:52:00").ok());
   // Chicago: CST (UTC-6) before 2014-03-09 02:00, CDT (UTC-5) after.
