@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                                                     .clientId = "safestream-processor"});
 
     const std::chrono::milliseconds sinkTimeout(cfg.sinkTimeoutMs);
-    processor::PostgresSink postgres({cfg.pgUrl, sinkTimeout});
+    processor::PostgresSink postgres({cfg.pgUrl, sinkTimeout, cfg.pgConnections});
     processor::S3ArchiveSink s3({cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey, sinkTimeout},
                                 cfg.s3Prefix);
     processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic, sinkTimeout);

@@ -3,7 +3,10 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
-#include <map>
+#include <cstdio>
+#include <future>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "core/report_codec.h"
@@ -252,33 +255,22 @@ struct PostgresSink::Session {
   }
 };
 
-PostgresSink::PostgresSink(PostgresSinkSettings settings)
-    : settings_(std::move(settings)), session_(std::make_unique<Session>()) {
-  session_->url = settings_.url;
+PostgresSink::PostgresSink(PostgresSinkSettings settings) : settings_(std::move(settings)) {
+  const int n = std::max(1, settings_.connections);
+  for (int i = 0; i < n; ++i) {
+    sessions_.push_back(std::make_unique<Session>());
+    sessions_.back()->url = settings_.url;
+  }
 }
 
 PostgresSink::~PostgresSink() = default;
 
-core::Status PostgresSink::write(const SinkBatch& batch) {
-  const auto deadline = Clock::now() + settings_.timeout;
-  // A later version of the same id in the batch wins (same key, same
-  // partition, so offset order is version order).
-  std::map<std::string, const core::Report*> latest;
-  std::set<std::string> months;
-  for (const auto& p : batch.reports) {
-    latest[p.report.id.value] = &p.report;
-  }
-  if (latest.empty()) return core::okStatus();
-  for (const auto& [id, r] : latest) months.insert(core::formatTimestamp(r->occurredAt).substr(0, 7));
-
-  if (auto s = session_->connect(); !s.ok()) return s;
-  auto& db = *session_;
-
-  // Partitions first, in their own transaction: ATTACH PARTITION takes a
-  // strong lock that should not be held across the whole batch. The
-  // advisory lock serialises concurrent processors creating the same month.
+core::Status PostgresSink::ensurePartitions(const std::set<std::string>& months,
+                                            std::chrono::steady_clock::time_point deadline) {
+  auto& db = *sessions_.front();
   for (const auto& m : months) {
     if (knownMonths_.count(m)) continue;
+    if (auto s = db.connect(); !s.ok()) return s;
     std::string hasFunction;
     if (auto s = db.exec("SELECT to_regproc('reports_ensure_month_partitions') IS NOT NULL", deadline, &hasFunction);
         !s.ok()) {
@@ -295,7 +287,12 @@ core::Status PostgresSink::write(const SinkBatch& batch) {
     }
     knownMonths_.insert(m);
   }
+  return core::okStatus();
+}
 
+core::Status PostgresSink::writeShard(Session& db, const std::string& data,
+                                      std::chrono::steady_clock::time_point deadline) {
+  if (auto s = db.connect(); !s.ok()) return s;
   if (!db.stageReady) {
     if (auto s = db.exec("CREATE TEMP TABLE IF NOT EXISTS reports_stage (LIKE reports INCLUDING DEFAULTS) "
                          "ON COMMIT DELETE ROWS",
@@ -305,43 +302,79 @@ core::Status PostgresSink::write(const SinkBatch& batch) {
     }
     db.stageReady = true;
   }
-  std::string data;
-  data.reserve(latest.size() * 600);
-  for (const auto& [id, r] : latest) data += copyLine(*r);
-
   if (auto s = db.exec("BEGIN", deadline); !s.ok()) return s;
   if (auto s = db.copyIn(std::string("COPY reports_stage (") + kColumns + ") FROM STDIN", data, deadline); !s.ok()) {
     return s;
   }
-  // The stage's statistics let the planner use the primary-key indexes
-  // below instead of hashing whole tables.
-  if (auto s = db.exec("ANALYZE reports_stage", deadline); !s.ok()) return s;
-  // A report whose occurred_at changed lives under its old key in another
-  // partition. Moves are rare, so they are looked up through report_ids'
-  // index first and deleted by exact key (a join with `reports` would scan
-  // every partition).
+  // report_ids first. A report whose occurred_at changed lives under its old
+  // key in another partition; the scalar subquery in RETURNING runs on the
+  // statement's snapshot, so it still sees the old occurred_at of an updated
+  // id (NULL for a new one). Moves are rare and come back as a short list of
+  // exact keys, deleted below (a join with `reports` would probe every
+  // partition). No join with the stage, so no statistics are needed for it.
   std::string moved;
-  if (auto s = db.exec("SELECT string_agg(format('(%L::uuid,%L::timestamptz)', i.id, i.occurred_at), ',') "
-                       "FROM reports_stage s JOIN report_ids i ON i.id = s.id WHERE i.occurred_at <> s.occurred_at",
+  if (auto s = db.exec("WITH up AS (INSERT INTO report_ids AS i (id, occurred_at) "
+                       "SELECT id, occurred_at FROM reports_stage "
+                       "ON CONFLICT (id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at "
+                       "WHERE i.occurred_at <> EXCLUDED.occurred_at "
+                       "RETURNING i.id, (SELECT o.occurred_at FROM report_ids o WHERE o.id = i.id) AS old_at) "
+                       "SELECT string_agg(format('(%L::uuid,%L::timestamptz)', id, old_at), ',') "
+                       "FROM up WHERE old_at IS NOT NULL",
                        deadline, &moved);
       !s.ok()) {
     return s;
   }
   std::string sql;
   if (!moved.empty()) sql += "DELETE FROM reports WHERE (id, occurred_at) IN (VALUES " + moved + ");";
-  sql +=
-      "INSERT INTO report_ids (id, occurred_at) SELECT id, occurred_at FROM reports_stage "
-      "ON CONFLICT (id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at "
-      "WHERE report_ids.occurred_at <> EXCLUDED.occurred_at;"
-      "INSERT INTO reports (" + std::string(kColumns) + ") SELECT " + kColumns + " FROM reports_stage "
-      "ON CONFLICT (id, occurred_at) DO UPDATE SET " + kUpdate + ";"
-      "COMMIT";
+  sql += "INSERT INTO reports (" + std::string(kColumns) + ") SELECT " + kColumns + " FROM reports_stage "
+         "ON CONFLICT (id, occurred_at) DO UPDATE SET " + kUpdate + ";"
+         "COMMIT";
   return db.exec(sql, deadline);
+}
+
+core::Status PostgresSink::write(const SinkBatch& batch) {
+  const auto deadline = Clock::now() + settings_.timeout;
+  // A later version of the same id in the batch wins (same key, same
+  // partition, so offset order is version order).
+  std::unordered_map<std::string_view, const core::Report*> latest;
+  latest.reserve(batch.reports.size());
+  for (const auto& p : batch.reports) latest[p.report.id.value] = &p.report;
+  if (latest.empty()) return core::okStatus();
+  std::set<std::string> months;
+  for (const auto& [id, r] : latest) {
+    const auto day = std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(r->occurredAt)};
+    char m[16];
+    std::snprintf(m, sizeof m, "%04d-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()));
+    months.insert(m);
+  }
+  if (auto s = ensurePartitions(months, deadline); !s.ok()) return s;
+
+  // Shards by id over the connections, each its own transaction, written in
+  // parallel. All versions of an id go to one shard. A failed shard fails
+  // the batch; its retry rewrites every shard, which the upsert makes
+  // harmless.
+  const std::size_t n = sessions_.size();
+  std::vector<std::string> data(n);
+  for (auto& d : data) d.reserve(latest.size() / n * 600);
+  for (const auto& [id, r] : latest) data[n == 1 ? 0 : std::hash<std::string_view>{}(id) % n] += copyLine(*r);
+  std::vector<std::future<core::Status>> others;
+  for (std::size_t i = 1; i < n; ++i) {
+    if (data[i].empty()) continue;
+    others.push_back(std::async(std::launch::async, [this, i, &data, deadline] {
+      return writeShard(*sessions_[i], data[i], deadline);
+    }));
+  }
+  core::Status result = data[0].empty() ? core::okStatus() : writeShard(*sessions_[0], data[0], deadline);
+  for (auto& f : others) {
+    core::Status s = f.get();
+    if (!s.ok() && result.ok()) result = s;
+  }
+  return result;
 }
 
 core::Status PostgresSink::flush(std::chrono::milliseconds) {
   // Every write is its own committed transaction: nothing is buffered.
-  session_->reset();
+  for (auto& s : sessions_) s->reset();
   return core::okStatus();
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // PostgreSQL sink: a batched upsert by report id into the month-partitioned
-// `reports` table (schemas/sql/0001, 0101). Per batch, one transaction:
-// COPY into a session temp table, delete rows whose occurred_at moved (via
-// report_ids), upsert report_ids, INSERT ... ON CONFLICT DO UPDATE into
-// reports. Monthly partitions are created on demand before the transaction
+// `reports` table (schemas/sql/0001, 0101). A batch is split by id over
+// `connections` sessions written in parallel; per shard, one transaction:
+// COPY into a session temp table, upsert report_ids (returning the old
+// occurred_at of ids that moved), delete the moved rows by exact key,
+// INSERT ... ON CONFLICT DO UPDATE into reports. Monthly partitions are created on demand before the transaction
 // (reports_ensure_month_partitions from 0500, when present; otherwise rows
 // land in reports_default).
 //
@@ -14,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "processor/report_sink.h"
 
@@ -22,6 +24,7 @@ namespace safestream::processor {
 struct PostgresSinkSettings {
   std::string url;
   std::chrono::milliseconds timeout{30000};  // per batch transaction
+  int connections = 2;                       // parallel sessions a batch is split over
 };
 
 class PostgresSink final : public ReportSink {
@@ -34,8 +37,11 @@ class PostgresSink final : public ReportSink {
 
  private:
   struct Session;
+  core::Status ensurePartitions(const std::set<std::string>& months, std::chrono::steady_clock::time_point deadline);
+  core::Status writeShard(Session& db, const std::string& data, std::chrono::steady_clock::time_point deadline);
+
   PostgresSinkSettings settings_;
-  std::unique_ptr<Session> session_;
+  std::vector<std::unique_ptr<Session>> sessions_;
   std::set<std::string> knownMonths_;  // "YYYY-MM" with a partition (or checked)
 };
 

@@ -42,6 +42,9 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<
   core::addOption(app, "--sink-timeout-ms", c.sinkTimeoutMs, "SAFESTREAM_PROCESSOR_SINK_TIMEOUT_MS",
                   "Deadline of one sink write (PostgreSQL transaction, S3 request, Kafka delivery); then retried")
       ->check(CLI::Range(100, 600000));
+  core::addOption(app, "--pg-connections", c.pgConnections, "SAFESTREAM_PROCESSOR_PG_CONNECTIONS",
+                  "PostgreSQL sessions a batch is split over (by report id) and written in parallel")
+      ->check(CLI::Range(1, 16));
   core::addOption(app, "--boundaries", c.boundaries, "SAFESTREAM_BOUNDARIES",
                   "Neighbourhood boundary GeoJSON files: path[:name_property],...");
   core::addOption(app, "--taxonomy", c.taxonomy, "SAFESTREAM_TAXONOMY", "Taxonomy CSV (schemas/taxonomy.v1.csv)");

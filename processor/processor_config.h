@@ -28,6 +28,7 @@ struct ProcessorConfig {
   int batchTimeoutMs = 500;
   int maxMessageBytes = 1 << 20;
   int sinkTimeoutMs = 30000;
+  int pgConnections = 2;
   std::string boundaries;  // path[:name_property],...
   std::string taxonomy;
   std::string metricsHost = "127.0.0.1";
