@@ -43,6 +43,13 @@ void Pipeline::rewindDropped(const std::vector<core::InMessage>& dropped) {
 
 void Pipeline::onRevoked() {
   ++revokeEpoch_;
+  // Told last, once no write of theirs is running any more.
+  struct Tell {
+    Pipeline* self;
+    ~Tell() {
+      for (auto* sink : self->sinks_) sink->partitionsRevoked();
+    }
+  } tell{this};
   ahead_.reset();      // positions go back to the committed offsets: it is read again
   discarded_.clear();
   if (!inflight_ || inflightDone_) return;
@@ -241,7 +248,8 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
     if (!o.geocoded) metrics_.ungeocoded.Increment();
     if (o.duplicate) metrics_.duplicatesLinked.Increment();
     metrics_.eventAge.Observe(std::max(0.0, std::chrono::duration<double>(now - r.occurredAt).count()));
-    batch.reports.push_back(ProcessedReport{std::move(r), tp, m.offset, m.timestampMs.value_or(0)});
+    std::string json = core::encodeReport(r, /*includePrivate=*/false);
+    batch.reports.push_back(ProcessedReport{std::move(r), tp, m.offset, m.timestampMs.value_or(0), std::move(json)});
   }
   metrics_.valid.Increment(static_cast<double>(batch.reports.size()));
   for (auto& [tp, range] : ranges) batch.ranges.push_back(range);
@@ -332,6 +340,10 @@ bool Pipeline::commitBatch(const Prepared& p) {
   }
   for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
   return committed;
+}
+
+std::string publicJsonOf(const ProcessedReport& p) {
+  return p.publicJson.empty() ? core::encodeReport(p.report, /*includePrivate=*/false) : p.publicJson;
 }
 
 }  // namespace safestream::processor

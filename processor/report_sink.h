@@ -19,7 +19,13 @@ struct ProcessedReport {
   core::TopicPartition source;    // reports.raw partition
   std::int64_t offset = 0;        // its offset there
   std::int64_t timestampMs = 0;   // the Kafka record timestamp (0: none); stable across replays
+  // core::encodeReport(report, public only), made once by the pipeline for
+  // the sinks that publish it (S3, reports.enriched); empty when not made.
+  std::string publicJson{};
 };
+
+// The report's public JSON: the pipeline's copy, or encoded now.
+std::string publicJsonOf(const ProcessedReport& p);
 
 // A batch as consumed from reports.raw (valid reports only; invalid ones went
 // to the DLQ). Offsets per partition are contiguous from firstOffset to
@@ -47,6 +53,9 @@ class ReportSink {
   virtual core::Status write(const SinkBatch& batch) = 0;
   // Called on shutdown and rebalance; every call has a deadline.
   virtual core::Status flush(std::chrono::milliseconds timeout) = 0;
+  // The consumer's partitions were revoked (a rebalance): anything a sink
+  // remembers about a partition may be stale once it is assigned again.
+  virtual void partitionsRevoked() {}
 };
 
 }  // namespace safestream::processor

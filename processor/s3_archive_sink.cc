@@ -12,9 +12,9 @@
 
 namespace safestream::processor {
 
-std::string gzipCompress(const std::string& data) {
+std::string gzipCompress(const std::string& data, int level) {
   z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
   std::string out;
@@ -69,19 +69,25 @@ core::Status S3ArchiveSink::writeRange(const SinkBatch& batch, const SinkBatch::
     const std::string t = core::formatTimestamp(arrived);  // 2014-03-15T05:52:00Z
     const std::string key = prefix_ + "/dt=" + t.substr(0, 10) + "/hour=" + t.substr(11, 2) + "/" + stem + ".ndjson.gz";
     auto& body = objects[key];
-    body += core::encodeReport(p.report, /*includePrivate=*/false);
+    if (p.publicJson.empty()) body += core::encodeReport(p.report, /*includePrivate=*/false);
+    else body += p.publicJson;
     body += '\n';
   }
   if (objects.empty()) return core::okStatus();  // every message of the range went to the DLQ
 
   const std::string marker =
       prefix_ + "/_inflight/" + range.partition.topic + "-" + std::to_string(range.partition.partition) + ".json";
-  // Read every time rather than cached: another instance may have owned the
-  // partition meanwhile and left an uncommitted attempt behind.
+  // Read after every (re)assignment: another instance may have owned the
+  // partition meanwhile and left an uncommitted attempt behind. Forgotten
+  // first, so a failure below leaves nothing cached.
   std::string previousText;
-  auto previous = client_.get(marker);
-  if (!previous.ok() && previous.error().code != "s3_http_404") return previous.error();
-  if (previous.ok()) previousText = *previous;
+  if (auto cached = cachedMarker(range.partition)) {
+    previousText = std::move(*cached);
+  } else {
+    auto previous = client_.get(marker);
+    if (!previous.ok() && previous.error().code != "s3_http_404") return previous.error();
+    if (previous.ok()) previousText = *previous;
+  }
   if (!previousText.empty()) {
     auto m = nlohmann::json::parse(previousText, nullptr, false);
     if (m.is_object() && m.contains("first") && m.contains("last") && m.contains("keys")) {
@@ -102,11 +108,32 @@ core::Status S3ArchiveSink::writeRange(const SinkBatch& batch, const SinkBatch::
   }
   nlohmann::json m{{"first", range.firstOffset}, {"last", range.lastOffset}, {"keys", nlohmann::json::array()}};
   for (const auto& [key, body] : objects) m["keys"].push_back(key);
-  if (auto s = client_.put(marker, m.dump(), "application/json"); !s.ok()) return s;
+  const std::string markerText = m.dump();
+  if (auto s = client_.put(marker, markerText, "application/json"); !s.ok()) return s;
   for (const auto& [key, body] : objects) {
     if (auto s = client_.put(key, gzipCompress(body), "application/x-ndjson"); !s.ok()) return s;
   }
+  rememberMarker(range.partition, markerText);
   return core::okStatus();
+}
+
+std::optional<std::string> S3ArchiveSink::cachedMarker(const core::TopicPartition& tp) {
+  std::lock_guard<std::mutex> lock(markersMu_);
+  auto it = markers_.find(tp);
+  if (it == markers_.end()) return std::nullopt;
+  std::string text = std::move(it->second);
+  markers_.erase(it);
+  return text;
+}
+
+void S3ArchiveSink::rememberMarker(const core::TopicPartition& tp, std::string text) {
+  std::lock_guard<std::mutex> lock(markersMu_);
+  markers_[tp] = std::move(text);
+}
+
+void S3ArchiveSink::partitionsRevoked() {
+  std::lock_guard<std::mutex> lock(markersMu_);
+  markers_.clear();
 }
 
 core::Status S3ArchiveSink::write(const SinkBatch& batch) {
@@ -125,7 +152,9 @@ core::Status S3ArchiveSink::write(const SinkBatch& batch) {
 }
 
 core::Status S3ArchiveSink::flush(std::chrono::milliseconds) {
-  // Objects are written synchronously per batch: nothing is buffered.
+  // Objects are written synchronously per batch: nothing is buffered. The
+  // next owner of a partition may be another instance.
+  partitionsRevoked();
   return core::okStatus();
 }
 

