@@ -16,6 +16,7 @@
 #include "core/report_codec.h"
 #include "core/report_id.h"
 #include "core/time.h"
+#include "processor/enricher.h"
 #include "processor/postgres_sink.h"
 
 namespace {
@@ -120,18 +121,20 @@ int pgUpsert(int argc, char** argv) {
       "ingested_at, processed_at, time_zone, lat, lon, address, url, arrest, cell_l10, cell_l13, cell_l16, "
       "neighbourhood, local_hour, local_weekday, duplicate_of, contact, raw";
   exec("CREATE TEMP TABLE stage (LIKE reports INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
-  // The rows, prepared outside the timed part (enrichment is the processor's work, not the database's).
+  // The same rows the processor stores: the same synthetic reports enriched
+  // by the processor's own Enricher (category, cells, neighbourhood, local
+  // time), prepared outside the timed part (enrichment is the processor's
+  // work, not the database's).
+  const processor::Taxonomy taxonomy = processor::Taxonomy::load(arg(argc, argv, "--taxonomy"));
+  const processor::NeighbourhoodIndex neighbourhoods(processor::parseBoundarySpec(arg(argc, argv, "--boundaries")));
+  core::SystemClock clock;
+  processor::Enricher enricher(taxonomy, &neighbourhoods, clock);
   std::vector<std::string> lines;
   lines.reserve(static_cast<std::size_t>(n));
   for (long i = 0; i < n; ++i) {
     core::Report r = synthetic(tag, i);
-    core::Enrichment e;
-    e.category = "theft";
-    e.severity = 2;
-    e.localHour = 1;
-    e.localWeekday = 1;
-    e.processedAt = core::nowUtc();
-    r.enrichment = e;
+    r.ingestedAt = core::nowUtc();
+    enricher.enrich(r);
     lines.push_back(processor::copyLine(r));
   }
   const auto start = Clock::now();

@@ -10,6 +10,7 @@
 # then fit), next to the stack's PostgreSQL and s3rver.
 # Settings: BENCH_COUNT (default 100000 reports), BENCH_LATENCY_COUNT and
 # BENCH_LATENCY_RATE (steady-rate run for produce->commit latency),
+# BENCH_PROCESSOR_ARGS (extra processor flags, e.g. "--pg-connections 1"),
 # SAFESTREAM_BUILD_DIR, SAFESTREAM_ENV_FILE.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,29 +53,59 @@ produce=$("$bench" produce --bootstrap "$kafka" --topic bench.raw --count "$coun
 # 2. raw limit: a bare librdkafka consumer over the same messages
 consume=$("$bench" consume --bootstrap "$kafka" --topic bench.raw --count "$count")
 # 3. raw limit: the same number of rows upserted with a bare batched statement (COPY + INSERT ... ON CONFLICT)
-pgraw=$("$bench" pg-upsert --pg-url "$SAFESTREAM_PG_URL" --count "$count" --tag "$tag")
+pgraw=$("$bench" pg-upsert --pg-url "$SAFESTREAM_PG_URL" --count "$count" --tag "$tag" \
+  --taxonomy "$root/schemas/taxonomy.v1.csv" \
+  --boundaries "$root/data/chicago_community_areas.geojson:community,$root/data/austin_neighborhoods.geojson:neighname")
 
 # 4. the processor, all sinks on, draining the backlog
 SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
   --enriched-topic bench.enriched --dlq-topic bench.dlq --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
-  --log-level warn >"$work/processor.log" 2>&1 &
+  --log-level warn ${BENCH_PROCESSOR_ARGS:-} >"$work/processor.log" 2>&1 &
 ppid=$!
 pids+=($ppid)
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1==n {print $2}'; }
 rows() { psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM reports WHERE source_id LIKE '${tag}%' AND source_id NOT LIKE '${tag}raw-%' AND source_id NOT LIKE '${tag}lat-%'"; }
 now() { date +%s.%N; }
+# CPU ticks (utime+stime) of the processor, PostgreSQL (all its processes),
+# s3rver, the devbrokers and Redis, as "name=ticks ...".
+cpu_ticks() {
+  python3 - "$ppid" <<'PY'
+import os, sys
+groups = {"processor": [], "postgres": [], "s3rver": [], "kafka": [], "redis": []}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        comm = open(f"/proc/{pid}/comm").read().strip()
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    ticks = int(f[11]) + int(f[12])
+    if pid == sys.argv[1]: groups["processor"].append(ticks)
+    elif comm in ("postgres", "postmaster"): groups["postgres"].append(ticks)
+    elif comm == "node" and "s3rver" in cmd: groups["s3rver"].append(ticks)
+    elif "safestream-devbroker" in cmd: groups["kafka"].append(ticks)
+    elif comm.startswith("redis-server"): groups["redis"].append(ticks)
+print(" ".join(f"{k}={sum(v)}" for k, v in groups.items()))
+PY
+}
 until [[ "$(metric safestream_processor_consumed_total)" =~ ^[1-9] ]]; do
   kill -0 $ppid 2>/dev/null || { echo "bench: processor died:" >&2; tail -5 "$work/processor.log" >&2; exit 1; }
   sleep 0.02
 done
 t0=$(now)
+cpu0=$(cpu_ticks)
 deadline=$((SECONDS + 600))
-until [[ $(rows) -ge $count ]]; do
+# Done when every report's batch is committed (the processor's own count, so
+# the wait does not load PostgreSQL); the rows are counted once afterwards.
+until [[ $(metric safestream_processor_ingest_to_commit_seconds_count | cut -d. -f1) -ge $count ]]; do
   ((SECONDS < deadline)) || { echo "bench: processor did not finish" >&2; exit 1; }
-  sleep 0.1
+  sleep 0.05
 done
 t1=$(now)
+cpu1=$(cpu_ticks)
 proc_rate=$(python3 -c "print(round($count / ($t1 - $t0)))")
+stored=$(rows)
+[[ $stored -eq $count ]] || { echo "bench: $stored rows in PostgreSQL, expected $count" >&2; exit 1; }
 
 # 5. produce -> PostgreSQL commit latency at a steady rate (histogram delta)
 curl -s "http://127.0.0.1:$port/metrics" > "$work/m0"
@@ -116,6 +147,15 @@ PY
 )
 batches=$(awk '$1=="safestream_processor_batches_total" {print $2}' "$work/m0")
 
+# CPU per 1,000 reports over the throughput run, by process (ms of CPU).
+cpu=$(python3 - "$cpu0" "$cpu1" "$count" "$(getconf CLK_TCK)" <<'PY'
+import sys
+a = dict(kv.split("=") for kv in sys.argv[1].split())
+b = dict(kv.split("=") for kv in sys.argv[2].split())
+n, hz = int(sys.argv[3]), int(sys.argv[4])
+print(", ".join(f"{k} {1000 * 1000 * (int(b[k]) - int(a[k])) / hz / n:.1f}" for k in b))
+PY
+)
 raw_consume=$(echo "$consume" | json per_second)
 raw_pg=$(echo "$pgraw" | json per_second)
 slowest=$(python3 -c "print(min($raw_consume, $raw_pg))")
@@ -127,6 +167,7 @@ printf '| processor sustained, all sinks (PostgreSQL, S3, reports.enriched) | **
 printf '| produce -> PostgreSQL commit p50 at %s reports/s | %s ms |\n' "$lat_rate" "$p50"
 printf '| produce -> PostgreSQL commit p99 at %s reports/s | %s ms |\n' "$lat_rate" "$p99"
 printf '| batches in the throughput run / mean sink time per batch | %s / %s |\n' "$batches" "$sinks"
+printf '| CPU ms per 1,000 reports in the throughput run, by process | %s |\n' "$cpu"
 printf '| processor peak RSS | %s MiB |\n' "$((rss_kb / 1024))"
 printf '| raw limit: bare librdkafka consumer | %s msgs/s |\n' "$raw_consume"
 printf '| raw limit: bare batched PostgreSQL upsert (COPY + INSERT ON CONFLICT, 5000/batch) | %s rows/s |\n' "$raw_pg"
