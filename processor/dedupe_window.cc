@@ -51,7 +51,7 @@ std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, cons
     bucketOfId_.erase(known);
   }
 
-  const auto cells = cellAndNeighbours(*location, kCellLevelMid);
+  const auto cells = cellsNear(*location, kCellLevelMid, settings_.radiusMetres);
   const std::int64_t slot = slotOf(occurredAt);
   const Entry* best = nullptr;
   for (auto cell : cells) {

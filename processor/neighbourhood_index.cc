@@ -1,6 +1,8 @@
 #include "processor/neighbourhood_index.h"
 
 #include <s2/mutable_s2shape_index.h>
+#include <s2/s1chord_angle.h>
+#include <s2/s2cell.h>
 #include <s2/s2cell_id.h>
 #include <s2/s2contains_point_query.h>
 #include <s2/s2latlng.h>
@@ -21,12 +23,19 @@ CellIds cellIdsFor(const core::GeoPoint& p) {
                  leaf.parent(kCellLevelFine).id()};
 }
 
-std::vector<std::uint64_t> cellAndNeighbours(const core::GeoPoint& p, int level) {
-  const S2CellId cell = S2CellId(S2LatLng::FromDegrees(p.lat, p.lon).Normalized()).parent(level);
+std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double radiusMetres) {
+  constexpr double kEarthRadiusMetres = 6371008.8;
+  const S2Point point = S2LatLng::FromDegrees(p.lat, p.lon).Normalized().ToPoint();
+  const S2CellId cell = S2CellId(point).parent(level);
+  // One metre of slack against rounding: a cell too many costs a lookup, one
+  // too few a missed duplicate.
+  const S1ChordAngle reach(S1Angle::Radians((radiusMetres + 1) / kEarthRadiusMetres));
   std::vector<S2CellId> around;
   cell.AppendAllNeighbors(level, &around);
   std::vector<std::uint64_t> out{cell.id()};
-  for (const auto& c : around) out.push_back(c.id());
+  for (const auto& c : around) {
+    if (S2Cell(c).GetDistance(point) <= reach) out.push_back(c.id());
+  }
   return out;
 }
 

@@ -24,9 +24,10 @@ struct CellIds {
 };
 CellIds cellIdsFor(const core::GeoPoint& p);
 
-// The cell at `level` containing `p` and its (up to 8) edge and vertex
-// neighbours: every point within one cell width of `p` falls in one of them.
-std::vector<std::uint64_t> cellAndNeighbours(const core::GeoPoint& p, int level);
+// The cell at `level` containing `p` first, then those of its neighbours
+// that come within `radiusMetres` of `p` (radius below one cell width):
+// every point within the radius falls in one of them.
+std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double radiusMetres);
 
 // Great-circle distance in metres.
 double distanceMetres(const core::GeoPoint& a, const core::GeoPoint& b);

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "core/report_codec.h"
 #include "core/result.h"
@@ -37,13 +39,30 @@ TEST(S2Cells, LevelsNestAndMatchKnownTokens) {
   EXPECT_NE(cellIdsFor({41.70, -87.6359}).l10, c.l10);
 }
 
-TEST(S2Cells, NeighboursCoverNearbyPoints) {
+TEST(S2Cells, CellsNearCoverEveryPointWithinTheRadius) {
   const core::GeoPoint p{30.2111386727, -97.8365453262};
   const core::GeoPoint q{30.211453, -97.835189};  // ~135 m away (the KANDY DR pair)
   EXPECT_NEAR(distanceMetres(p, q), 135, 10);
-  auto around = cellAndNeighbours(p, kCellLevelMid);
-  EXPECT_EQ(around.size(), 9u);
-  EXPECT_NE(std::find(around.begin(), around.end(), cellIdsFor(q).l13), around.end());
+  auto near = cellsNear(p, kCellLevelMid, 150);
+  EXPECT_EQ(near.front(), cellIdsFor(p).l13);
+  EXPECT_NE(std::find(near.begin(), near.end(), cellIdsFor(q).l13), near.end());
+  // Random points and points 0-150 m around them in every direction: the
+  // cell of the second is always listed, and far from cell edges only the
+  // home cell is (the point of the radius).
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> lat(41.65, 42.02), lon(-87.84, -87.53), unit(0, 1);
+  std::size_t total = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const core::GeoPoint a{lat(rng), lon(rng)};
+    const double d = 150 * std::sqrt(unit(rng)), bearing = 2 * M_PI * unit(rng);
+    const core::GeoPoint b{a.lat + d * std::cos(bearing) / 111195.0,
+                           a.lon + d * std::sin(bearing) / (111195.0 * std::cos(a.lat * M_PI / 180))};
+    if (distanceMetres(a, b) > 150) continue;
+    const auto cells = cellsNear(a, kCellLevelMid, 150);
+    ASSERT_NE(std::find(cells.begin(), cells.end(), cellIdsFor(b).l13), cells.end()) << i;
+    total += cells.size();
+  }
+  EXPECT_LT(total, 20000u * 2) << "on average fewer than 2 of the 9 cells";
 }
 
 const NeighbourhoodIndex& shippedIndex() {
