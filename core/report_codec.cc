@@ -1,5 +1,6 @@
 #include "core/report_codec.h"
 
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -212,49 +213,114 @@ Result<Report> decodeReport(std::string_view text, const DecodeOptions& opt) {
   return r;
 }
 
-std::string encodeReport(const Report& r, bool includePrivate) {
-  json j;
-  j["id"] = r.id.value;
-  j["source"] = r.source;
-  j["source_id"] = r.sourceId;
-  j["raw_type"] = r.rawType;
-  if (r.rawCode) j["raw_code"] = *r.rawCode;
-  if (r.category) j["category"] = *r.category;
-  j["description"] = r.description;
-  j["occurred_at"] = formatTimestamp(r.occurredAt);
-  if (r.timeZone) j["time_zone"] = *r.timeZone;
-  j["reported_at"] = formatTimestamp(r.reportedAt);
-  if (r.ingestedAt) j["ingested_at"] = formatTimestamp(*r.ingestedAt);
-  if (r.location) {
-    j["lat"] = r.location->lat;
-    j["lon"] = r.location->lon;
-  }
-  if (r.address) j["address"] = *r.address;
-  if (r.url) j["url"] = *r.url;
-  if (r.arrest) j["arrest"] = *r.arrest;
-  if (includePrivate) {
-    if (r.contact) j["contact"] = *r.contact;
-    if (r.rawJson) {
-      json raw = json::parse(*r.rawJson, nullptr, false);
-      j["raw"] = raw.is_discarded() ? json(*r.rawJson) : raw;
+namespace {
+
+// JSON text written directly (the hot path of every sink and producer), in
+// the form nlohmann::json's dump gave before: keys in sorted order, no
+// spaces, invalid UTF-8 replaced. Plain printable ASCII is copied as is;
+// any other string goes through nlohmann's serializer.
+void putString(std::string& out, std::string_view s) {
+  bool plain = true;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
     }
   }
-  if (r.enrichment) {
-    const Enrichment& e = *r.enrichment;
-    json x;
-    x["category"] = e.category;
-    x["severity"] = e.severity;
-    if (e.cellL10) x["cell_l10"] = cellToken(e.cellL10);
-    if (e.cellL13) x["cell_l13"] = cellToken(e.cellL13);
-    if (e.cellL16) x["cell_l16"] = cellToken(e.cellL16);
-    if (e.neighbourhood) x["neighbourhood"] = *e.neighbourhood;
-    x["local_hour"] = e.localHour;
-    x["local_weekday"] = e.localWeekday;
-    if (e.duplicateOf) x["duplicate_of"] = e.duplicateOf->value;
-    if (e.processedAt) x["processed_at"] = formatTimestamp(*e.processedAt);
-    j["enrichment"] = std::move(x);
+  if (plain) {
+    out += '"';
+    out += s;
+    out += '"';
+  } else {
+    out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
   }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void putDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, d);
+  const std::string_view text(buf, static_cast<std::size_t>(res.ptr - buf));
+  out += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
+  ~ObjectWriter() { out_ += '}'; }
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+  std::string& key(const char* k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
+    return out_;
+  }
+  void str(const char* k, std::string_view v) { putString(key(k), v); }
+  void optStr(const char* k, const std::optional<std::string>& v) {
+    if (v) str(k, *v);
+  }
+  void time(const char* k, Timestamp t) { str(k, formatTimestamp(t)); }
+  void integer(const char* k, long long v) { key(k) += std::to_string(v); }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+std::string encodeReport(const Report& r, bool includePrivate) {
+  std::string out;
+  out.reserve(640);
+  {
+    ObjectWriter o(out);  // keys in sorted order
+    o.optStr("address", r.address);
+    if (r.arrest) o.key("arrest") += *r.arrest ? "true" : "false";
+    o.optStr("category", r.category);
+    if (includePrivate) o.optStr("contact", r.contact);
+    o.str("description", r.description);
+    if (r.enrichment) {
+      const Enrichment& e = *r.enrichment;
+      o.key("enrichment");
+      ObjectWriter x(out);
+      x.str("category", e.category);
+      if (e.cellL10) x.str("cell_l10", cellToken(e.cellL10));
+      if (e.cellL13) x.str("cell_l13", cellToken(e.cellL13));
+      if (e.cellL16) x.str("cell_l16", cellToken(e.cellL16));
+      if (e.duplicateOf) x.str("duplicate_of", e.duplicateOf->value);
+      x.integer("local_hour", e.localHour);
+      x.integer("local_weekday", e.localWeekday);
+      x.optStr("neighbourhood", e.neighbourhood);
+      if (e.processedAt) x.time("processed_at", *e.processedAt);
+      x.integer("severity", e.severity);
+    }
+    o.str("id", r.id.value);
+    if (r.ingestedAt) o.time("ingested_at", *r.ingestedAt);
+    if (r.location) {
+      putDouble(o.key("lat"), r.location->lat);
+      putDouble(o.key("lon"), r.location->lon);
+    }
+    o.time("occurred_at", r.occurredAt);
+    if (includePrivate && r.rawJson) {
+      json raw = json::parse(*r.rawJson, nullptr, false);
+      o.key("raw") += (raw.is_discarded() ? json(*r.rawJson) : raw).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    o.optStr("raw_code", r.rawCode);
+    o.str("raw_type", r.rawType);
+    o.time("reported_at", r.reportedAt);
+    o.str("source", r.source);
+    o.str("source_id", r.sourceId);
+    o.optStr("time_zone", r.timeZone);
+    o.optStr("url", r.url);
+  }
+  return out;
 }
 
 }  // namespace safestream::core

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+
 #include "core/report_id.h"
 
 namespace safestream::core {
@@ -143,6 +146,122 @@ TEST(CellToken, MatchesS2TokenRules) {
   EXPECT_EQ(cellFromToken("not a token"), 0u);
   for (std::uint64_t id : {0x1ULL, 0x8000000000000000ULL, 0x89c25a3f0b000000ULL}) {
     EXPECT_EQ(cellFromToken(cellToken(id)), id);
+  }
+}
+
+// The reference: how encodeReport built its text with nlohmann::json before
+// it wrote the text itself. The two agree byte for byte except in how a
+// double is spelled (std::to_chars writes the shortest text that reads back
+// to the same double, nlohmann sometimes one digit more), so with a location
+// they must parse to the same JSON, and the coordinates read back exactly.
+std::string referenceEncoding(const Report& r, bool includePrivate) {
+  using nlohmann::json;
+  json j;
+  j["id"] = r.id.value;
+  j["source"] = r.source;
+  j["source_id"] = r.sourceId;
+  j["raw_type"] = r.rawType;
+  if (r.rawCode) j["raw_code"] = *r.rawCode;
+  if (r.category) j["category"] = *r.category;
+  j["description"] = r.description;
+  j["occurred_at"] = formatTimestamp(r.occurredAt);
+  if (r.timeZone) j["time_zone"] = *r.timeZone;
+  j["reported_at"] = formatTimestamp(r.reportedAt);
+  if (r.ingestedAt) j["ingested_at"] = formatTimestamp(*r.ingestedAt);
+  if (r.location) {
+    j["lat"] = r.location->lat;
+    j["lon"] = r.location->lon;
+  }
+  if (r.address) j["address"] = *r.address;
+  if (r.url) j["url"] = *r.url;
+  if (r.arrest) j["arrest"] = *r.arrest;
+  if (includePrivate) {
+    if (r.contact) j["contact"] = *r.contact;
+    if (r.rawJson) {
+      json raw = json::parse(*r.rawJson, nullptr, false);
+      j["raw"] = raw.is_discarded() ? json(*r.rawJson) : raw;
+    }
+  }
+  if (r.enrichment) {
+    const Enrichment& e = *r.enrichment;
+    json x;
+    x["category"] = e.category;
+    x["severity"] = e.severity;
+    if (e.cellL10) x["cell_l10"] = cellToken(e.cellL10);
+    if (e.cellL13) x["cell_l13"] = cellToken(e.cellL13);
+    if (e.cellL16) x["cell_l16"] = cellToken(e.cellL16);
+    if (e.neighbourhood) x["neighbourhood"] = *e.neighbourhood;
+    x["local_hour"] = e.localHour;
+    x["local_weekday"] = e.localWeekday;
+    if (e.duplicateOf) x["duplicate_of"] = e.duplicateOf->value;
+    if (e.processedAt) x["processed_at"] = formatTimestamp(*e.processedAt);
+    j["enrichment"] = std::move(x);
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+TEST(ReportCodec, EncodingAgreesWithTheNlohmannReference) {
+  std::mt19937_64 rng(11);
+  auto coin = [&] { return rng() % 2 == 0; };
+  const std::vector<std::string> pieces{"THEFT", " ", "a\"b", "back\\slash", "tab\t", "nl\n", "\x01", "\x7f",
+                                        "caf\xc3\xa9", "\xe6\xbc\xa2", "\xf0\x9f\x9a\x93", "\xff", "\x80x",
+                                        "\xc3", "/", "<&>", "0"};
+  auto text = [&] {
+    std::string s;
+    for (int n = static_cast<int>(rng() % 5); n > 0; --n) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  auto opt = [&]() -> std::optional<std::string> { return coin() ? std::optional<std::string>(text()) : std::nullopt; };
+  std::uniform_real_distribution<double> lat(-90, 90), lon(-180, 180);
+  std::uniform_int_distribution<long long> ms(-2208988800000LL, 253402300799999LL);
+  const std::vector<double> special{0.0, -0.0, 41.0, -87.5, 1e-7, -3.25e-5, 89.99999999999999, 180.0};
+  for (int i = 0; i < 5000; ++i) {
+    Report r;
+    r.id = reportIdFor("test", std::to_string(i));
+    r.source = text();
+    r.sourceId = text();
+    r.rawType = text();
+    r.rawCode = opt();
+    r.category = opt();
+    r.description = text();
+    r.occurredAt = fromEpochMillis(ms(rng));
+    r.timeZone = opt();
+    r.reportedAt = fromEpochMillis(ms(rng));
+    if (coin()) r.ingestedAt = fromEpochMillis(ms(rng));
+    if (coin()) {
+      r.location = i % 7 == 0 ? GeoPoint{special[rng() % special.size()], special[rng() % special.size()]}
+                              : GeoPoint{lat(rng), lon(rng)};
+    }
+    r.address = opt();
+    r.url = opt();
+    if (coin()) r.arrest = coin();
+    r.contact = opt();
+    if (coin()) r.rawJson = coin() ? R"({"z":1,"a":["x",2.5,null],"m":{"k":"\u00e9"}})" : text();
+    if (coin()) {
+      Enrichment e;
+      e.category = text();
+      e.severity = static_cast<int>(rng() % 6);
+      if (coin()) e.cellL10 = rng() | 1;
+      if (coin()) e.cellL13 = rng() | 1;
+      if (coin()) e.cellL16 = rng() | 1;
+      e.neighbourhood = opt();
+      e.localHour = static_cast<int>(rng() % 25) - 1;
+      e.localWeekday = static_cast<int>(rng() % 8);
+      if (coin()) e.duplicateOf = reportIdFor("dup", std::to_string(i));
+      if (coin()) e.processedAt = fromEpochMillis(ms(rng));
+      r.enrichment = e;
+    }
+    for (bool priv : {false, true}) {
+      const std::string got = encodeReport(r, priv), want = referenceEncoding(r, priv);
+      if (!r.location) {
+        ASSERT_EQ(got, want) << "report " << i << (priv ? " private" : "");
+        continue;
+      }
+      const auto parsed = nlohmann::json::parse(got);
+      ASSERT_EQ(parsed, nlohmann::json::parse(want)) << "report " << i << (priv ? " private" : "");
+      ASSERT_EQ(parsed["lat"].get<double>(), r.location->lat);
+      ASSERT_EQ(parsed["lon"].get<double>(), r.location->lon);
+    }
   }
 }
 
