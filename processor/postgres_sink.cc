@@ -307,19 +307,20 @@ core::Status PostgresSink::writeShard(Session& db, const std::string& data,
     return s;
   }
   // report_ids first. A report whose occurred_at changed lives under its old
-  // key in another partition; the scalar subquery in RETURNING runs on the
-  // statement's snapshot, so it still sees the old occurred_at of an updated
-  // id (NULL for a new one). Moves are rare and come back as a short list of
-  // exact keys, deleted below (a join with `reports` would probe every
-  // partition). No join with the stage, so no statistics are needed for it.
+  // key in another partition: the ON CONFLICT update copies the old
+  // occurred_at into moved_from (0600), which RETURNING hands back (a fresh
+  // id returns NULL; an unchanged one is not updated, so not returned).
+  // Moves are rare and come back as a short list of exact keys, deleted
+  // below (a join with `reports` would probe every partition). No join with
+  // the stage, so no statistics are needed for it.
   std::string moved;
   if (auto s = db.exec("WITH up AS (INSERT INTO report_ids AS i (id, occurred_at) "
                        "SELECT id, occurred_at FROM reports_stage "
-                       "ON CONFLICT (id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at "
+                       "ON CONFLICT (id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, moved_from = i.occurred_at "
                        "WHERE i.occurred_at <> EXCLUDED.occurred_at "
-                       "RETURNING i.id, (SELECT o.occurred_at FROM report_ids o WHERE o.id = i.id) AS old_at) "
-                       "SELECT string_agg(format('(%L::uuid,%L::timestamptz)', id, old_at), ',') "
-                       "FROM up WHERE old_at IS NOT NULL",
+                       "RETURNING i.id, i.moved_from) "
+                       "SELECT string_agg(format('(%L::uuid,%L::timestamptz)', id, moved_from), ',') "
+                       "FROM up WHERE moved_from IS NOT NULL",
                        deadline, &moved);
       !s.ok()) {
     return s;
