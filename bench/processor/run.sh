@@ -35,11 +35,12 @@ cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql "$SAFESTREAM_PG_URL" -qAtc "DELETE FROM reports WHERE source_id LIKE '${tag}%'; DELETE FROM report_ids r WHERE NOT EXISTS (SELECT 1 FROM reports x WHERE x.id = r.id)" >/dev/null 2>&1 || true
+  [[ -f $work/processor.log ]] && cp "$work/processor.log" "$build/bench-processor.log"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$build/deploy/devbroker/safestream-devbroker" --partitions 16 --topics bench.raw,bench.enriched,bench.dlq \
+"$build/deploy/devbroker/safestream-devbroker" --partitions 16 --topics bench.raw,bench.enriched,bench.dlq,bench.alerts \
   --bootstrap-file "$work/bootstrap" >"$work/devbroker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $work/bootstrap ]] && break; sleep 0.1; done
@@ -59,7 +60,7 @@ pgraw=$("$bench" pg-upsert --pg-url "$SAFESTREAM_PG_URL" --count "$count" --tag 
 
 # 4. the processor, all sinks on, draining the backlog
 SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
-  --enriched-topic bench.enriched --dlq-topic bench.dlq --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
+  --enriched-topic bench.enriched --dlq-topic bench.dlq --alerts-topic bench.alerts --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
   --log-level warn ${BENCH_PROCESSOR_ARGS:-} >"$work/processor.log" 2>&1 &
 ppid=$!
 pids+=($ppid)
@@ -169,6 +170,8 @@ printf '| produce -> PostgreSQL commit p99 at %s reports/s | %s ms |\n' "$lat_ra
 printf '| batches in the throughput run / mean sink time per batch | %s / %s |\n' "$batches" "$sinks"
 printf '| CPU ms per 1,000 reports in the throughput run, by process | %s |\n' "$cpu"
 printf '| processor peak RSS | %s MiB |\n' "$((rss_kb / 1024))"
+printf '| processor warnings and errors logged (log: %s) | %s |\n' "$build/bench-processor.log" \
+  "$(grep -c '"level":"\(warn\|warning\|error\)"' "$work/processor.log" || true)"
 printf '| raw limit: bare librdkafka consumer | %s msgs/s |\n' "$raw_consume"
 printf '| raw limit: bare batched PostgreSQL upsert (COPY + INSERT ON CONFLICT, 5000/batch) | %s rows/s |\n' "$raw_pg"
 printf '| ratio processor / slowest raw limit | **%s** (goal >= 0.7) |\n' "$ratio"
