@@ -50,30 +50,32 @@ void Pipeline::onRevoked() {
       for (auto* sink : self->sinks_) sink->partitionsRevoked();
     }
   } tell{this};
-  ahead_.reset();      // positions go back to the committed offsets: it is read again
   discarded_.clear();
-  if (!inflight_ || inflightDone_) return;
-  bool ok = inflightFirst_ != nullptr;
-  if (inflightFirst_) {
-    // The first write attempt is under way: wait for it, so the partitions
-    // are handed over with that batch committed rather than half-written.
-    for (auto& f : *inflightFirst_) {
-      try {
-        if (!f.get().ok()) ok = false;
-      } catch (const std::exception&) {
-        ok = false;
+  // The partitions are handed over with every batch in flight either
+  // committed or left whole to the new owner (the sinks are idempotent):
+  // never half-written under a commit. Only batches whose first attempts all
+  // succeeded are committed here; retrying a failing sink here would race
+  // with the new owner.
+  bool previousCommitted = true;
+  for (Prepared* p : {inflight_, inflightNext_}) {
+    if (!p || p->done) continue;
+    bool ok = p->firstPending && previousCommitted;
+    if (p->firstPending) {
+      for (auto& f : p->first) {
+        try {
+          if (!f.get().ok()) ok = false;
+        } catch (const std::exception&) {
+          ok = false;
+        }
       }
+      p->firstPending = false;
     }
-    inflightFirst_ = nullptr;
+    const bool committed = ok && commitBatch(*p);
+    if (!committed) core::log::warn("batch_left_to_new_owner", {{"reports", p->batch.reports.size()}});
+    p->done = true;
+    p->settle(committed);  // releases the next batch's writes waiting for this commit
+    previousCommitted = committed;
   }
-  if (ok) {
-    commitBatch(*inflight_);
-  } else {
-    // A sink is failing: the new owner writes the batch again (the sinks are
-    // idempotent); retrying here would race with it.
-    core::log::warn("batch_left_to_new_owner", {{"reports", inflight_->batch.reports.size()}});
-  }
-  inflightDone_ = true;
 }
 
 std::string Pipeline::problem() const {
@@ -86,25 +88,30 @@ void Pipeline::setProblem(const std::string& p) {
   problem_ = p;
 }
 
-bool Pipeline::writeAll(const std::vector<std::string>& names,
-                        const std::vector<std::function<core::Status()>>& writes,
-                        std::vector<std::future<core::Status>>* started) {
-  std::vector<std::size_t> pending(names.size());
+namespace {
+constexpr const char* kPredecessorFailed = "predecessor_failed";
+}  // namespace
+
+bool Pipeline::writeAll(Prepared& p) {
+  std::vector<std::size_t> pending(p.writes.size());
   for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
   auto delay = settings_.backoffInitial;
   bool paused = false;
+  bool firstRound = true;
   while (true) {
     // Sinks are independent, so they write in parallel: a batch costs the
     // slowest sink, not the sum. Calls of one sink never overlap.
-    std::vector<std::future<core::Status>> running;
-    if (started) {
-      running = std::move(*started);  // the first attempt, already under way
-      started = nullptr;
+    std::vector<std::shared_future<core::Status>> running;
+    if (firstRound) {
+      running = p.first;  // the first attempts, already under way
+      p.firstPending = false;
+      firstRound = false;
     } else {
       running.reserve(pending.size());
-      for (auto i : pending) running.push_back(std::async(std::launch::async, writes[i]));
+      for (auto i : pending) running.push_back(std::async(std::launch::async, p.writes[i]).share());
     }
     std::vector<std::size_t> failed;
+    bool onlyWaiting = true;  // every failure is a write that waited for a failed predecessor
     std::string firstProblem;
     for (std::size_t k = 0; k < pending.size(); ++k) {
       core::Status s = core::makeError("sink_threw", "sink threw an exception", "", true);
@@ -114,8 +121,12 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
         s = core::makeError("sink_threw", std::string("sink threw: ") + e.what(), "", true);
       }
       if (s.ok()) continue;
-      const std::string& what = names[pending[k]];
       failed.push_back(pending[k]);
+      // Not written because the previous batch's write failed first (that
+      // one was retried until it succeeded): not a failure of its own.
+      if (s.error().code == kPredecessorFailed) continue;
+      onlyWaiting = false;
+      const std::string& what = p.names[pending[k]];
       metrics_.sinkErrors(what).Increment();
       core::log::warn("sink_write_failed", {{"sink", what},
                                             {"error", s.error().message},
@@ -124,6 +135,8 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
       if (firstProblem.empty()) firstProblem = what + ": " + s.error().message;
     }
     if (failed.empty()) break;
+    pending = std::move(failed);  // only the writes that failed run again
+    if (onlyWaiting) continue;    // at once: their predecessors are written by now
     setProblem(firstProblem);
     if (!paused) {
       // Stop fetching while we cannot write; the batch in hand is retried.
@@ -149,9 +162,8 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
         if (!fresh) it->second = std::min(it->second, m.offset);
       }
     }
-    if (inflightDone_) break;
+    if (p.done) break;
     delay = std::min(delay * 2, settings_.backoffMax);
-    pending = std::move(failed);  // only the sinks that failed are written again
   }
   if (paused) {
     source_.resume();
@@ -160,28 +172,40 @@ bool Pipeline::writeAll(const std::vector<std::string>& names,
     setProblem("");
     core::log::info("sinks_recovered", {});
   }
-  return !inflightDone_;
+  return !p.done;
 }
 
 std::size_t Pipeline::runOnce() {
-  std::optional<Prepared> p = std::move(ahead_);
-  ahead_.reset();
-  if (!p) p = prepare();
+  std::unique_ptr<Prepared> p = prepare();
   if (!p) return 0;
-  deliver(*p, /*prepareNext=*/false);
+  start(*p, nullptr);
+  finish(*p);
   return p->consumed;
 }
 
 void Pipeline::run() {
+  std::unique_ptr<Prepared> current;
   while (!stop_()) {
-    std::optional<Prepared> p = std::move(ahead_);
-    ahead_.reset();
-    if (!p) p = prepare();
-    if (!p) continue;
-    // While the sinks write this batch, the next one is read and enriched.
-    deliver(*p, /*prepareNext=*/true);
+    if (!current) {
+      current = prepare();
+      if (!current) continue;
+      start(*current, nullptr);
+    }
+    // While the sinks write this batch, the next one is read, enriched and
+    // started: each of its writes waits only for the same sink's write of
+    // this batch.
+    std::unique_ptr<Prepared> next;
+    if (!stop_()) next = prepare();
+    if (next) start(*next, current->done ? nullptr : current.get());
+    const Outcome outcome = finish(*current);
+    current = std::move(next);
+    if (!current) continue;
+    // Offsets are committed in order, so a batch after one that was not
+    // written is not committed either: both are read again.
+    if (outcome == Outcome::notWritten) abandon(*current);
+    if (current->done) current.reset();
   }
-  ahead_.reset();  // read but not written: not committed, read again after restart
+  if (current) finish(*current);  // started before the stop: written and committed, or read again later
   // Every batch is written before its commit, so there is no half-written
   // batch here; flush lets sinks release connections cleanly.
   for (auto* sink : sinks_) {
@@ -191,17 +215,17 @@ void Pipeline::run() {
   }
 }
 
-std::optional<Pipeline::Prepared> Pipeline::prepare() {
+std::unique_ptr<Pipeline::Prepared> Pipeline::prepare() {
   // ---- 1. collect a batch: up to batchSize, closed batchTimeout after its first message
   const std::uint64_t epoch = revokeEpoch_;
   std::vector<core::InMessage> msgs = source_.poll(settings_.batchSize, settings_.pollTimeout);
   if (revokeEpoch_ != epoch) {
     rewindDropped(msgs);  // a rebalance: what was read is read again
-    return std::nullopt;
+    return nullptr;
   }
   if (msgs.empty()) {
     for (const auto& [tp, lag] : source_.lag()) metrics_.lag(tp).Set(static_cast<double>(lag));
-    return std::nullopt;
+    return nullptr;
   }
   const auto closeAt = std::chrono::steady_clock::now() + settings_.batchTimeout;
   while (msgs.size() < settings_.batchSize && !stop_()) {
@@ -211,7 +235,7 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
     if (revokeEpoch_ != epoch) {
       msgs.insert(msgs.end(), more.begin(), more.end());
       rewindDropped(msgs);
-      return std::nullopt;
+      return nullptr;
     }
     if (more.empty() && left < settings_.pollTimeout) break;
     std::move(more.begin(), more.end(), std::back_inserter(msgs));
@@ -219,10 +243,10 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
   metrics_.consumed.Increment(static_cast<double>(msgs.size()));
 
   // ---- 2. validate, normalise, dedupe, enrich
-  Prepared out;
-  out.consumed = msgs.size();
-  SinkBatch& batch = out.batch;
-  std::vector<core::OutMessage>& deadLetters = out.deadLetters;
+  auto out = std::make_unique<Prepared>();
+  out->consumed = msgs.size();
+  SinkBatch& batch = out->batch;
+  std::vector<core::OutMessage>& deadLetters = out->deadLetters;
   std::map<core::TopicPartition, SinkBatch::Range> ranges;
   const core::Timestamp now = clock_.now();
   core::DecodeOptions decode;
@@ -256,55 +280,103 @@ std::optional<Pipeline::Prepared> Pipeline::prepare() {
   return out;
 }
 
-void Pipeline::deliver(Prepared& p, bool prepareNext) {
-  SinkBatch& batch = p.batch;
-  std::vector<core::OutMessage>& deadLetters = p.deadLetters;
+void Pipeline::start(Prepared& p, Prepared* previous) {
   // ---- 3. the DLQ and every sink, in parallel; each retried until it acknowledges
-  std::vector<std::string> names;
-  std::vector<std::function<core::Status()>> writes;
-  if (!deadLetters.empty()) {
-    names.push_back("dlq");
-    writes.push_back([&]() -> core::Status {
-      auto results = dlq_.sendAndWait(deadLetters, settings_.dlqTimeout);
+  if (!p.deadLetters.empty()) {
+    p.names.push_back("dlq");
+    p.sinks.push_back(nullptr);
+    p.writes.push_back([this, &p]() -> core::Status {
+      auto results = dlq_.sendAndWait(p.deadLetters, settings_.dlqTimeout);
       for (const auto& r : results) {
         if (!r.ok) return core::makeError("dlq_failed", "reports.dlq: " + r.error, "", r.retriable);
       }
       return core::okStatus();
     });
   }
-  if (!batch.reports.empty()) {
+  if (!p.batch.reports.empty()) {
     for (auto* sink : sinks_) {
-      names.push_back(sink->name());
-      writes.push_back([&, sink]() -> core::Status {
+      p.names.push_back(sink->name());
+      p.sinks.push_back(sink);
+      p.writes.push_back([this, &p, sink]() -> core::Status {
         core::ScopedTimer timer(metrics_.sinkLatency(sink->name()));
-        return sink->write(batch);
+        return sink->write(p.batch);
       });
     }
   }
-  // First attempt of every write in parallel; meanwhile (run()) the pipeline
-  // thread reads and enriches the next batch.
-  std::vector<std::future<core::Status>> first;
-  for (auto& w : writes) first.push_back(std::async(std::launch::async, w));
-  inflight_ = &p;
-  inflightFirst_ = &first;
-  inflightDone_ = false;
+  for (std::size_t i = 0; i < p.writes.size(); ++i) {
+    // Behind the same write of the previous batch: its first attempt, or,
+    // for a sink that needs it, that batch's commit.
+    std::shared_future<core::Status> before;
+    std::shared_future<bool> committed;
+    if (previous && !previous->done) {
+      for (std::size_t j = 0; j < previous->names.size(); ++j) {
+        if (previous->names[j] != p.names[i]) continue;
+        if (p.sinks[i] && p.sinks[i]->writesAfterCommitOnly()) committed = previous->settledFuture;
+        else before = previous->first[j];
+      }
+    }
+    auto write = p.writes[i];
+    p.first.push_back(std::async(std::launch::async, [write, before, committed]() -> core::Status {
+                        if (before.valid() && !before.get().ok()) {
+                          return core::makeError(kPredecessorFailed, "the previous batch was not written yet", "",
+                                                 true);
+                        }
+                        if (committed.valid() && !committed.get()) {
+                          return core::makeError(kPredecessorFailed, "the previous batch was not committed", "",
+                                                 true);
+                        }
+                        return write();
+                      }).share());
+  }
+  p.firstPending = true;
+  if (!inflight_ || inflight_->done) inflight_ = &p;
+  else inflightNext_ = &p;
+}
+
+void Pipeline::leaveInflight(Prepared& p) {
+  // The next batch (if any) becomes the oldest in flight.
+  if (inflight_ == &p) {
+    inflight_ = inflightNext_;
+    inflightNext_ = nullptr;
+  } else if (inflightNext_ == &p) {
+    inflightNext_ = nullptr;
+  }
+}
+
+Pipeline::Outcome Pipeline::finish(Prepared& p) {
   struct Clear {
     Pipeline* self;
+    Prepared* p;
     ~Clear() {
-      self->inflight_ = nullptr;
-      self->inflightFirst_ = nullptr;
+      p->settle(false);  // no-op when committed
+      self->leaveInflight(*p);
     }
-  } clear{this};
-  if (prepareNext && !stop_()) ahead_ = prepare();
-  if (inflightDone_) return;  // a rebalance inside prepare() committed (or handed over) this batch
-  inflightFirst_ = nullptr;   // writeAll consumes the first attempt
+  } clear{this, &p};
+  if (p.done) return Outcome::notWritten;  // a rebalance committed (or handed over) this batch
   // False when stopping or handed over: nothing committed here, the batch is read again.
-  if (!writeAll(names, writes, &first)) return;
+  if (!writeAll(p)) {
+    p.done = true;
+    return Outcome::notWritten;
+  }
   // A commit that fails during a rebalance is not retried: the batch is
   // read again from the last committed offset (known gap: S3 may then hold
   // it twice under two offset ranges; PostgreSQL and Kafka consumers are
   // idempotent by id).
-  commitBatch(p);
+  const bool committed = commitBatch(p);
+  p.done = true;
+  p.settle(committed);
+  return committed ? Outcome::committed : Outcome::writtenNotCommitted;
+}
+
+void Pipeline::abandon(Prepared& p) {
+  if (!p.done) {
+    p.settle(false);  // its writes waiting for the previous commit give up
+    for (auto& f : p.first) f.wait();
+    p.firstPending = false;
+    p.done = true;
+    core::log::info("batch_not_committed", {{"reports", p.batch.reports.size()}});
+  }
+  leaveInflight(p);
 }
 
 bool Pipeline::commitBatch(const Prepared& p) {

@@ -4,7 +4,10 @@
 //   to the DLQ -> normalise, dedupe, enrich -> every sink -> commit offsets.
 // Offsets are committed only after the DLQ and every sink acknowledged the
 // batch. Sinks write a batch in parallel (one task per sink; calls of one
-// sink never overlap). A failing sink pauses consumption, marks the processor not ready and
+// sink never overlap, and each sink sees the batches in order). Up to two
+// batches are in flight: a sink starts batch N+1 as soon as it has written
+// N (a sink that asks for it, after N's commit), so the slowest sink writes
+// back to back instead of waiting for the others at every batch. A failing sink pauses consumption, marks the processor not ready and
 // is retried with exponential backoff until it succeeds or shutdown is
 // requested (then nothing is committed and the batch is read again later).
 //
@@ -15,6 +18,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <mutex>
 #include <string>
@@ -51,8 +55,9 @@ class Pipeline {
            std::function<bool()> stop);
 
   // Loops until stop; then flushes every sink (bounded by flushTimeout).
-  // Reads and enriches batch N+1 while the sinks write batch N (commits stay
-  // in order: N+1 is committed only after N).
+  // Reads and enriches batch N+1 while the sinks write batch N, and starts
+  // N+1's writes before N is committed (commits stay in order: N+1 is
+  // committed only after N).
   void run();
   // One batch. Returns the number of messages consumed (0 when idle).
   // Returns only when the batch is committed or stop was requested.
@@ -62,26 +67,48 @@ class Pipeline {
   std::string problem() const;
 
  private:
-  // Runs every write (in parallel) until each has succeeded or stop; pauses
-  // the source and turns not-ready while any fails, retrying only the failed
-  // ones with backoff. False only when stopped before success.
-  bool writeAll(const std::vector<std::string>& names, const std::vector<std::function<core::Status()>>& writes,
-                std::vector<std::future<core::Status>>* started);
-
-  // A batch read and enriched, not yet written.
+  // A batch read and enriched, then written: each write (DLQ, every sink)
+  // is one attempt of that write; `first` are the first attempts, started
+  // by start() (possibly chained behind the previous batch's).
   struct Prepared {
     std::size_t consumed = 0;
     SinkBatch batch;
     std::vector<core::OutMessage> deadLetters;
+    std::vector<std::string> names;
+    std::vector<const ReportSink*> sinks;  // per write; null for the DLQ
+    std::vector<std::function<core::Status()>> writes;
+    std::vector<std::shared_future<core::Status>> first;
+    bool firstPending = false;  // `first` not yet taken over by writeAll
+    bool done = false;          // committed or abandoned
+    std::promise<bool> settled;  // set once: true committed, false not
+    std::shared_future<bool> settledFuture = settled.get_future().share();
+    void settle(bool committed) {
+      if (!isSettled) settled.set_value(committed);
+      isSettled = true;
+    }
+    bool isSettled = false;
   };
-  std::optional<Prepared> prepare();  // poll, validate, enrich; nullopt when idle
-  // Writes DLQ + sinks (retrying), then commits. With prepareNext, reads the
-  // next batch into ahead_ while the first write attempt runs.
-  void deliver(Prepared& p, bool prepareNext);
+  std::unique_ptr<Prepared> prepare();  // poll, validate, enrich; null when idle
+  // Starts the first attempt of every write, each behind the same write of
+  // `previous` (still in flight) when given.
+  void start(Prepared& p, Prepared* previous);
+  // Retries what failed (pausing the source, backing off) until every write
+  // succeeded, then commits.
+  enum class Outcome { committed, writtenNotCommitted, notWritten };
+  Outcome finish(Prepared& p);
+  // A started batch that must not be committed (the one before it was not
+  // written): waits for its first attempts, then drops it; it is read again.
+  void abandon(Prepared& p);
+  void leaveInflight(Prepared& p);
+  // Waits for the first attempts (or retries the failed ones with backoff
+  // while the source is paused and the processor not ready) until each
+  // write has succeeded or stop. False only when stopped or handed over.
+  bool writeAll(Prepared& p);
   // Commits a written batch; false if the commit failed.
   bool commitBatch(const Prepared& p);
-  // Rebalance: finish + commit the batch in flight (or leave it to the new
-  // owner if a sink failed), drop everything read but not committed.
+  // Rebalance: finish + commit the batches in flight whose writes all
+  // succeeded (or leave them to the new owner), drop everything read but
+  // not committed.
   void onRevoked();
   void rewindDropped(const std::vector<core::InMessage>& dropped);
   void setProblem(const std::string& p);
@@ -97,14 +124,12 @@ class Pipeline {
   std::atomic<bool> ready_{true};
   mutable std::mutex problemMu_;
   std::string problem_;
-  std::optional<Prepared> ahead_;  // the next batch, read while the current one was written
-  core::OffsetMap discarded_;
-  // The batch being written (pipeline thread only; the revoke handler runs
-  // on it too, inside poll()).
+  core::OffsetMap discarded_;  // first offset per partition polled (and dropped) while paused
+  // The batches in flight, oldest first (pipeline thread only; the revoke
+  // handler runs on it too, inside poll()).
   Prepared* inflight_ = nullptr;
-  std::vector<std::future<core::Status>>* inflightFirst_ = nullptr;  // its first attempt, still running
-  bool inflightDone_ = false;  // committed or abandoned by a revoke
-  std::uint64_t revokeEpoch_ = 0;  // first offset per partition polled (and dropped) while paused
+  Prepared* inflightNext_ = nullptr;
+  std::uint64_t revokeEpoch_ = 0;  // counts revokes, so a poll can tell one happened inside it
 };
 
 }  // namespace safestream::processor

@@ -56,6 +56,11 @@ class ReportSink {
   // The consumer's partitions were revoked (a rebalance): anything a sink
   // remembers about a partition may be stale once it is assigned again.
   virtual void partitionsRevoked() {}
+  // The pipeline starts writing batch N+1 to a sink as soon as that sink has
+  // written batch N, before N is committed. A sink whose idempotence relies
+  // on at most one uncommitted batch (the S3 archive's inflight marker)
+  // returns true: it then waits until N's commit was attempted.
+  virtual bool writesAfterCommitOnly() const { return false; }
 };
 
 }  // namespace safestream::processor

@@ -32,6 +32,7 @@ class S3ArchiveSink final : public ReportSink {
   core::Status write(const SinkBatch& batch) override;
   core::Status flush(std::chrono::milliseconds timeout) override;
   void partitionsRevoked() override;
+  bool writesAfterCommitOnly() const override { return true; }  // one uncommitted range per partition
 
  private:
   core::Status writeRange(const SinkBatch& batch, const SinkBatch::Range& range);

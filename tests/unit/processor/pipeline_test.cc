@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <deque>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/report_id.h"
@@ -52,9 +53,13 @@ class FakeSource final : public RecordSource {
     return out;
   }
   core::Status commit(const core::OffsetMap& next) override {
-    for (const auto& [tp, off] : next) committed[tp] = off;
+    for (const auto& [tp, off] : next) {
+      committed[tp] = off;
+      if (tp.partition == 0) committedP0.store(off);
+    }
     return core::okStatus();
   }
+  std::atomic<std::int64_t> committedP0{0};  // readable from sink threads
   core::Status seek(const core::OffsetMap&) override { return core::okStatus(); }
   void pause() override { paused = true; ++pauses; }
   void resume() override { paused = false; ++resumes; }
@@ -80,7 +85,7 @@ class FakeSink final : public ReportSink {
   std::string name() const override { return name_; }
   core::Status write(const SinkBatch& batch) override {
     ++attempts;
-    if (onWrite) onWrite();
+    if (onWrite) onWrite(batch);
     if (failuresLeft > 0) {
       --failuresLeft;
       return core::makeError("down", name_ + " is down", "", true);
@@ -92,9 +97,12 @@ class FakeSink final : public ReportSink {
     ++flushes;
     return core::okStatus();
   }
+  bool writesAfterCommitOnly() const override { return afterCommit; }
   std::vector<SinkBatch> batches;
-  int attempts = 0, flushes = 0, failuresLeft = 0;
-  std::function<void()> onWrite;
+  std::atomic<int> attempts = 0;
+  int flushes = 0, failuresLeft = 0;
+  bool afterCommit = false;
+  std::function<void(const SinkBatch&)> onWrite;
 
  private:
   std::string name_;
@@ -174,7 +182,7 @@ TEST_F(PipelineTest, CommitsOnlyAfterEverySinkAndRetriesAFailingSink) {
   source.add(0, reportJson("2", 41.70, -87.64));
   s3.failuresLeft = 3;
   int checks = 0;
-  s3.onWrite = [&] {
+  s3.onWrite = [&](const SinkBatch&) {
     // While the S3 sink is failing nothing may be committed, even though
     // PostgreSQL acknowledged, and the processor must report not-ready.
     EXPECT_TRUE(source.committed.empty());
@@ -201,7 +209,7 @@ TEST_F(PipelineTest, CommitsOnlyAfterEverySinkAndRetriesAFailingSink) {
 TEST_F(PipelineTest, StopWhileASinkIsDownCommitsNothing) {
   source.add(0, reportJson("1"));
   pg.failuresLeft = 1000000;
-  pg.onWrite = [&] {
+  pg.onWrite = [&](const SinkBatch&) {
     if (pg.attempts == 3) stop = true;
   };
   pipeline.run();
@@ -277,6 +285,75 @@ TEST_F(PipelineTest, AllInvalidBatchIsCommittedAfterTheDlq) {
   EXPECT_EQ(d["original_encoding"], "base64");
   EXPECT_EQ(d["original"], "//4AAQ==");
   EXPECT_EQ((source.committed[{"reports.raw", 0}]), 1);
+}
+
+std::vector<std::int64_t> offsetsOf(const FakeSink& sink) {
+  std::vector<std::int64_t> out;
+  for (const auto& b : sink.batches) {
+    for (const auto& r : b.reports) out.push_back(r.offset);
+  }
+  return out;
+}
+
+// Two batches in flight: a sink starts batch N+1 once it has written N,
+// without waiting for slower sinks; a sink that asks for it only after N is
+// committed. Every sink sees every batch once, in order; commits in order.
+TEST_F(PipelineTest, ASinkStartsTheNextBatchWithoutWaitingForSlowerOnes) {
+  for (int i = 0; i < 8; ++i) source.add(0, reportJson("o" + std::to_string(i), 41.70 + i * 0.01, -87.64));
+  auto s = settings();
+  s.batchSize = 1;
+  FakeSink slow{"slow"}, archive{"archive"};
+  archive.afterCommit = true;
+  std::atomic<int> slowDone{0}, overlapped{0}, archiveTooEarly{0};
+  slow.onWrite = [&](const SinkBatch&) {
+    std::this_thread::sleep_for(30ms);
+    ++slowDone;
+  };
+  pg.onWrite = [&](const SinkBatch& b) {
+    // pg is writing batch k while the slow sink has not finished batch k-1.
+    if (slowDone.load() < b.reports.front().offset) ++overlapped;
+  };
+  archive.onWrite = [&](const SinkBatch& b) {
+    if (source.committedP0.load() != b.reports.front().offset) ++archiveTooEarly;
+  };
+  Pipeline p(source, dlq, {&pg, &slow, &archive}, enricher, clock, metrics, s,
+             [&] { return source.committedP0.load() >= 8; });
+  p.run();
+  const std::vector<std::int64_t> all{0, 1, 2, 3, 4, 5, 6, 7};
+  EXPECT_EQ(offsetsOf(pg), all);
+  EXPECT_EQ(offsetsOf(slow), all);
+  EXPECT_EQ(offsetsOf(archive), all);
+  EXPECT_EQ((source.committed[{"reports.raw", 0}]), 8);
+  EXPECT_GT(overlapped.load(), 0) << "pg never ran ahead of the slow sink";
+  EXPECT_EQ(archiveTooEarly.load(), 0) << "the archive wrote a batch before the one before it was committed";
+}
+
+TEST_F(PipelineTest, AFailingSinkWritesItsBatchesInOrderAndLosesNone) {
+  for (int i = 0; i < 6; ++i) source.add(0, reportJson("f" + std::to_string(i), 41.70 + i * 0.01, -87.64));
+  auto s = settings();
+  s.batchSize = 1;
+  pg.failuresLeft = 3;
+  s3.afterCommit = true;
+  Pipeline p(source, dlq, {&pg, &s3}, enricher, clock, metrics, s, [&] { return source.committedP0.load() >= 6; });
+  p.run();
+  const std::vector<std::int64_t> all{0, 1, 2, 3, 4, 5};
+  EXPECT_EQ(offsetsOf(pg), all);
+  EXPECT_EQ(offsetsOf(s3), all);
+  EXPECT_EQ((source.committed[{"reports.raw", 0}]), 6);
+  EXPECT_EQ(metrics.sinkErrors("postgres").Value(), 3)
+      << "a write that only waited for its failed predecessor is not an error of its own";
+}
+
+TEST_F(PipelineTest, StopWhileASinkIsDownWithTwoBatchesInFlightCommitsNeither) {
+  for (int i = 0; i < 3; ++i) source.add(0, reportJson("t" + std::to_string(i), 41.70 + i * 0.01, -87.64));
+  auto s = settings();
+  s.batchSize = 1;
+  pg.failuresLeft = 1000000;
+  s3.afterCommit = true;
+  Pipeline p(source, dlq, {&pg, &s3}, enricher, clock, metrics, s, [&] { return pg.attempts.load() >= 5; });
+  p.run();
+  EXPECT_TRUE(source.committed.empty()) << "nothing past the batch that was never written";
+  EXPECT_EQ(offsetsOf(s3), std::vector<std::int64_t>{0}) << "the archive waits for a commit that never came";
 }
 
 }  // namespace
