@@ -30,11 +30,16 @@ done
 work="$(mktemp -d)"
 tag="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')-"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The processor's alert state (surge counters, one key per report counted)
+# goes to a Redis database of its own, emptied afterwards, so runs do not
+# grow the stack's Redis (whose rewrites would then load later runs).
+bench_redis="$(echo "$SAFESTREAM_REDIS_URL" | sed -E 's#^(redis://[^/]+).*#\1#')/13"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql "$SAFESTREAM_PG_URL" -qAtc "DELETE FROM reports WHERE source_id LIKE '${tag}%'; DELETE FROM report_ids r WHERE NOT EXISTS (SELECT 1 FROM reports x WHERE x.id = r.id)" >/dev/null 2>&1 || true
+  redis-cli -u "$bench_redis" FLUSHDB >/dev/null 2>&1 || true
   [[ -f $work/processor.log ]] && cp "$work/processor.log" "$build/bench-processor.log"
   rm -rf "$work"
 }
@@ -59,7 +64,7 @@ pgraw=$("$bench" pg-upsert --pg-url "$SAFESTREAM_PG_URL" --count "$count" --tag 
   --boundaries "$root/data/chicago_community_areas.geojson:community,$root/data/austin_neighborhoods.geojson:neighname")
 
 # 4. the processor, all sinks on, draining the backlog
-SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
+SAFESTREAM_REDIS_URL=$bench_redis SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
   --enriched-topic bench.enriched --dlq-topic bench.dlq --alerts-topic bench.alerts --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
   --log-level warn ${BENCH_PROCESSOR_ARGS:-} >"$work/processor.log" 2>&1 &
 ppid=$!
