@@ -4,9 +4,11 @@
 //   pg-upsert the same rows upserted with a bare batched statement (raw limit)
 // Prints one JSON line of results on stdout.
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <iostream>
 #include <libpq-fe.h>
+#include <unistd.h>
 #include <random>
 #include <thread>
 #include <string>
@@ -137,6 +139,24 @@ int pgUpsert(int argc, char** argv) {
     enricher.enrich(r);
     lines.push_back(processor::copyLine(r));
   }
+  // The server backend's own CPU time, read from /proc (PostgreSQL runs on
+  // this machine): the database's work per row, whatever else runs.
+  const int backend = PQbackendPID(conn);
+  auto backendCpuMs = [backend]() -> double {
+    std::FILE* f = std::fopen(("/proc/" + std::to_string(backend) + "/stat").c_str(), "r");
+    if (!f) return -1;
+    char buf[1024];
+    const std::size_t got = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[got] = 0;
+    const char* p = std::strrchr(buf, ')');
+    unsigned long long utime = 0, stime = 0;
+    if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) {
+      return -1;
+    }
+    return 1000.0 * static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  };
+  const double cpu0 = backendCpuMs();
   const auto start = Clock::now();
   for (long b = 0; b < n; b += batchSize) {
     exec("BEGIN");
@@ -160,7 +180,10 @@ int pgUpsert(int argc, char** argv) {
     exec("COMMIT");
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("{\"upserted\":%ld,\"seconds\":%.3f,\"per_second\":%.0f}\n", n, secs, n / secs);
+  const double cpu1 = backendCpuMs();
+  const double cpuPer1000 = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) * 1000.0 / static_cast<double>(n);
+  std::printf("{\"upserted\":%ld,\"seconds\":%.3f,\"per_second\":%.0f,\"backend_cpu_ms_per_1000\":%.1f}\n", n, secs,
+              n / secs, cpuPer1000);
   PQfinish(conn);
   return 0;
 }
