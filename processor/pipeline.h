@@ -35,7 +35,7 @@
 namespace safestream::processor {
 
 struct PipelineSettings {
-  std::size_t batchSize = 5000;                            // messages per batch at most
+  std::size_t batchSize = 10000;                           // messages per batch at most
   std::chrono::milliseconds batchTimeout{500};             // a batch closes this long after its first message
   std::chrono::milliseconds pollTimeout{200};              // idle wait per poll
   std::chrono::milliseconds backoffInitial{200};           // first retry delay of a failing sink

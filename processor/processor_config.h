@@ -24,7 +24,7 @@ struct ProcessorConfig {
   std::string s3AccessKey;
   std::string s3SecretKey;
   std::string s3Prefix = "reports";
-  int batchSize = 5000;
+  int batchSize = 10000;
   int batchTimeoutMs = 500;
   int maxMessageBytes = 1 << 20;
   int sinkTimeoutMs = 30000;
