@@ -30,9 +30,12 @@ std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double 
   // One metre of slack against rounding: a cell too many costs a lookup, one
   // too few a missed duplicate.
   const S1ChordAngle reach(S1Angle::Radians((radiusMetres + 1) / kEarthRadiusMetres));
+  std::vector<std::uint64_t> out{cell.id()};
+  // Most points lie farther than the radius from their cell's edges: then
+  // no neighbour can be within reach.
+  if (S2Cell(cell).GetBoundaryDistance(point) > reach) return out;
   std::vector<S2CellId> around;
   cell.AppendAllNeighbors(level, &around);
-  std::vector<std::uint64_t> out{cell.id()};
   for (const auto& c : around) {
     if (S2Cell(c).GetDistance(point) <= reach) out.push_back(c.id());
   }

@@ -355,17 +355,21 @@ core::Status PostgresSink::write(const SinkBatch& batch) {
   // the batch; its retry rewrites every shard, which the upsert makes
   // harmless.
   const std::size_t n = sessions_.size();
-  std::vector<std::string> data(n);
-  for (auto& d : data) d.reserve(latest.size() / n * 600);
-  for (const auto& [id, r] : latest) data[n == 1 ? 0 : std::hash<std::string_view>{}(id) % n] += copyLine(*r);
+  std::vector<std::vector<const core::Report*>> shards(n);
+  for (const auto& [id, r] : latest) shards[n == 1 ? 0 : std::hash<std::string_view>{}(id) % n].push_back(r);
+  // Each shard formats its own COPY text on its own thread.
+  auto writeOne = [this, &shards, deadline](std::size_t i) {
+    std::string data;
+    data.reserve(shards[i].size() * 600);
+    for (const auto* r : shards[i]) data += copyLine(*r);
+    return writeShard(*sessions_[i], data, deadline);
+  };
   std::vector<std::future<core::Status>> others;
   for (std::size_t i = 1; i < n; ++i) {
-    if (data[i].empty()) continue;
-    others.push_back(std::async(std::launch::async, [this, i, &data, deadline] {
-      return writeShard(*sessions_[i], data[i], deadline);
-    }));
+    if (shards[i].empty()) continue;
+    others.push_back(std::async(std::launch::async, writeOne, i));
   }
-  core::Status result = data[0].empty() ? core::okStatus() : writeShard(*sessions_[0], data[0], deadline);
+  core::Status result = shards[0].empty() ? core::okStatus() : writeOne(0);
   for (auto& f : others) {
     core::Status s = f.get();
     if (!s.ok() && result.ok()) result = s;
