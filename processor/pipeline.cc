@@ -370,7 +370,7 @@ Pipeline::Outcome Pipeline::finish(Prepared& p) {
 
 void Pipeline::abandon(Prepared& p) {
   if (!p.done) {
-    p.settle(false);  // its writes waiting for the previous commit give up
+    p.settle(false);  // not committed
     for (auto& f : p.first) f.wait();
     p.firstPending = false;
     p.done = true;

@@ -41,7 +41,9 @@ struct SinkBatch {
   std::vector<Range> ranges;
 };
 
-// Threading: write() and flush() are called from the pipeline thread only.
+// Threading: write() runs on a worker thread, never two at a time for one
+// sink and batches in order; flush() and partitionsRevoked() run on the
+// pipeline thread while no write of that sink runs.
 // Idempotency: the same batch may be written again after a crash or a retry;
 // the effect must be as if written once.
 class ReportSink {
