@@ -129,7 +129,7 @@ stored=$(rows)
 # 5. produce -> PostgreSQL commit latency at a steady rate (histogram delta)
 curl -s "http://127.0.0.1:$port/metrics" > "$work/m0"
 "$bench" produce --bootstrap "$kafka" --topic bench.raw --count "$lat_count" --tag "${tag}lat-" --rate "$lat_rate" >/dev/null
-until [[ $(psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM reports WHERE source_id LIKE '${tag}lat-%'") -ge $lat_count ]]; do sleep 0.1; done
+until [[ $(metric safestream_processor_ingest_to_commit_seconds_count | cut -d. -f1) -ge $((count + lat_count)) ]]; do sleep 0.1; done
 curl -s "http://127.0.0.1:$port/metrics" > "$work/m1"
 read -r p50 p99 < <(python3 - "$work/m0" "$work/m1" <<'PY'
 import re, sys
