@@ -128,11 +128,12 @@ redis_up() {
 }
 
 s3_up() {
-  local bin="$here/node_modules/s3rver/bin/s3rver.js"
-  [[ -f $bin ]] || die "s3rver is not installed; run deploy/local/install-deps.sh"
+  [[ -f $here/node_modules/s3rver/bin/s3rver.js ]] || die "s3rver is not installed; run deploy/local/install-deps.sh"
   mkdir -p "$run/s3"
   if ! pid_alive s3rver; then
-    nohup node "$bin" --directory "$run/s3" --address 127.0.0.1 --port "$s3_port" --silent \
+    # The stack's own key pair (s3rver.js replaces the emulator's public one).
+    SAFESTREAM_S3_ACCESS_KEY=$(secret s3_access) SAFESTREAM_S3_SECRET_KEY=$(secret s3_secret) \
+      nohup node "$here/s3rver.js" --directory "$run/s3" --address 127.0.0.1 --port "$s3_port" --silent \
       --configure-bucket "$bucket" >"$run/logs/s3rver.log" 2>&1 &
     echo $! > "$run/pids/s3rver.pid"
   fi
@@ -182,8 +183,8 @@ SAFESTREAM_REDIS_URL=redis://127.0.0.1:$redis_port
 SAFESTREAM_S3_ENDPOINT=http://127.0.0.1:$s3_port
 SAFESTREAM_S3_BUCKET=$bucket
 SAFESTREAM_S3_REGION=us-east-1
-SAFESTREAM_S3_ACCESS_KEY=S3RVER
-SAFESTREAM_S3_SECRET_KEY=S3RVER
+SAFESTREAM_S3_ACCESS_KEY=$(secret s3_access)
+SAFESTREAM_S3_SECRET_KEY=$(secret s3_secret)
 SAFESTREAM_RUN_DIR=$run
 SAFESTREAM_PORT_OFFSET=$off
 ENV
