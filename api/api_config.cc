@@ -17,8 +17,7 @@ ApiConfig parseApiConfig(int argc, char** argv) {
   core::addOption(app, "--ws-port", c.wsPort, "SAFESTREAM_API_WS_PORT",
                   "Optional second port serving the same API (e.g. for WebSocket behind a separate proxy); 0: none")
       ->check(CLI::Range(0, 65535));
-  core::addOption(app, "--metrics-host", c.metricsHost, "SAFESTREAM_API_METRICS_HOST", "Bind address of /metrics, /healthz, /readyz");
-  core::addOption(app, "--metrics-port", c.metricsPort, "SAFESTREAM_API_METRICS_PORT", "Port of /metrics, /healthz, /readyz")->check(CLI::Range(0, 65535));
+  core::addMetricsOptions(app, "API", c.metricsHost, c.metricsPort);
   core::addOption(app, "--max-body-bytes", c.maxBodyBytes, "SAFESTREAM_API_MAX_BODY_BYTES", "Largest request body accepted (413 above)")
       ->check(CLI::Range(256, 16 * 1024 * 1024));
   core::addOption(app, "--request-timeout-ms", c.requestTimeoutMs, "SAFESTREAM_API_REQUEST_TIMEOUT_MS",
@@ -48,8 +47,7 @@ ApiConfig parseApiConfig(int argc, char** argv) {
   core::addOption(app, "--ws-max-queue", c.wsMaxQueue, "SAFESTREAM_API_WS_MAX_QUEUE",
                   "Alerts queued for a WebSocket client that does not read before it is closed with 1008")
       ->check(CLI::Range(1, 1000000));
-  core::addOption(app, "--log-level", c.logLevel, "SAFESTREAM_LOG_LEVEL", "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  core::addLogLevelOption(app, c.logLevel);
   core::parseCommandLine(app, argc, argv);
   return c;
 }

@@ -79,4 +79,17 @@ int runMain(const char* component, const std::function<int()>& body) {
   }
 }
 
+void addLogLevelOption(CLI::App& app, std::string& level) {
+  addOption(app, "--log-level", level, "SAFESTREAM_LOG_LEVEL", "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
+void addMetricsOptions(CLI::App& app, const std::string& daemon, std::string& host, int& port,
+                       const std::string& note) {
+  const std::string env = "SAFESTREAM_" + daemon + "_METRICS_";
+  addOption(app, "--metrics-host", host, env + "HOST", "Bind address of /metrics, /healthz, /readyz" + note);
+  addOption(app, "--metrics-port", port, env + "PORT", "Port of /metrics, /healthz, /readyz" + note)
+      ->check(CLI::Range(0, 65535));
+}
+
 }  // namespace safestream::core

@@ -15,6 +15,14 @@ CLI::Option* addOption(CLI::App& app, const std::string& flag, T& target, const 
   return app.add_option(flag, target, help)->envname(env)->capture_default_str();
 }
 
+// The options every daemon has: --log-level (SAFESTREAM_LOG_LEVEL, one of
+// debug/info/warn/error) and the operator port, --metrics-host/--metrics-port
+// (SAFESTREAM_<DAEMON>_METRICS_HOST/_PORT, e.g. daemon "PROCESSOR"); `note`
+// is appended to their help.
+void addLogLevelOption(CLI::App& app, std::string& level);
+void addMetricsOptions(CLI::App& app, const std::string& daemon, std::string& host, int& port,
+                       const std::string& note = "");
+
 // Parses argv. Prints --help and exits 0; on a bad flag or value prints one
 // line naming it (and a hint to --help) and exits 2.
 void parseCommandLine(CLI::App& app, int argc, char** argv);

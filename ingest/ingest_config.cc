@@ -33,8 +33,7 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
                   "Directory of checkpoints (high-water marks, recently published ids, import offsets)");
   core::addOption(app, "--compression", c.compression, "SAFESTREAM_INGEST_COMPRESSION", "Kafka compression codec")
       ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
-  core::addOption(app, "--log-level", c.logLevel, "SAFESTREAM_LOG_LEVEL", "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  core::addLogLevelOption(app, c.logLevel);
 
   // The daemon's own options live on the top level too, so that the bare
   // command (as deploy/local/daemons.sh starts it) is the daemon.
@@ -42,10 +41,7 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
                   "Sources config file (JSON, schemas/ingest-config.v1.json); run only");
   core::addOption(app, "--pg-url", c.pgUrl, "SAFESTREAM_PG_URL",
                   "PostgreSQL URL (needed when a source stores area context, e.g. ZIP crime grades); run only");
-  core::addOption(app, "--metrics-host", c.metricsHost, "SAFESTREAM_INGEST_METRICS_HOST",
-                  "Bind address of /metrics, /healthz, /readyz; run only");
-  core::addOption(app, "--metrics-port", c.metricsPort, "SAFESTREAM_INGEST_METRICS_PORT",
-                  "Port of /metrics, /healthz, /readyz; run only")->check(CLI::Range(0, 65535));
+  core::addMetricsOptions(app, "INGEST", c.metricsHost, c.metricsPort, "; run only");
 
   auto* run = app.add_subcommand("run", "Run the daemon: poll every configured source on its schedule");
   run->fallthrough();

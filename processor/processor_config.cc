@@ -48,10 +48,8 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<
   core::addOption(app, "--boundaries", c.boundaries, "SAFESTREAM_BOUNDARIES",
                   "Neighbourhood boundary GeoJSON files: path[:name_property],...");
   core::addOption(app, "--taxonomy", c.taxonomy, "SAFESTREAM_TAXONOMY", "Taxonomy CSV (schemas/taxonomy.v1.csv)");
-  core::addOption(app, "--metrics-host", c.metricsHost, "SAFESTREAM_PROCESSOR_METRICS_HOST", "Bind address of /metrics, /healthz, /readyz");
-  core::addOption(app, "--metrics-port", c.metricsPort, "SAFESTREAM_PROCESSOR_METRICS_PORT", "Port of /metrics, /healthz, /readyz")->check(CLI::Range(0, 65535));
-  core::addOption(app, "--log-level", c.logLevel, "SAFESTREAM_LOG_LEVEL", "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  core::addMetricsOptions(app, "PROCESSOR", c.metricsHost, c.metricsPort);
+  core::addLogLevelOption(app, c.logLevel);
   core::addOption(app, "--alerts", c.alertsEnabled, "SAFESTREAM_ALERTS_ENABLED",
                   "Match reports against subscriptions and deliver alerts through Redis");
   if (addMore) addMore(app);
