@@ -13,7 +13,9 @@ core::Status EnrichedTopicSink::write(const SinkBatch& batch) {
   for (const auto& p : batch.reports) {
     const auto& e = p.report.enrichment;
     std::string key = e && e->cellL13 ? core::cellToken(e->cellL13) : p.report.id.value;
-    out.push_back({topic_, std::move(key), publicJsonOf(p),
+    std::string value;
+    appendPublicJson(value, p);
+    out.push_back({topic_, std::move(key), std::move(value),
                    {{"safestream-report-id", p.report.id.value}}});
   }
   const auto results = producer_.sendAndWait(out, timeout_);

@@ -414,8 +414,9 @@ bool Pipeline::commitBatch(const Prepared& p) {
   return committed;
 }
 
-std::string publicJsonOf(const ProcessedReport& p) {
-  return p.publicJson.empty() ? core::encodeReport(p.report, /*includePrivate=*/false) : p.publicJson;
+void appendPublicJson(std::string& out, const ProcessedReport& p) {
+  if (p.publicJson.empty()) out += core::encodeReport(p.report, /*includePrivate=*/false);
+  else out += p.publicJson;
 }
 
 }  // namespace safestream::processor

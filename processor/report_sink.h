@@ -24,8 +24,9 @@ struct ProcessedReport {
   std::string publicJson{};
 };
 
-// The report's public JSON: the pipeline's copy, or encoded now.
-std::string publicJsonOf(const ProcessedReport& p);
+// Appends the report's public JSON to `out`: the pipeline's copy, or
+// encoded now (a batch built without the pipeline, e.g. in tests).
+void appendPublicJson(std::string& out, const ProcessedReport& p);
 
 // A batch as consumed from reports.raw (valid reports only; invalid ones went
 // to the DLQ). Offsets per partition are contiguous from firstOffset to

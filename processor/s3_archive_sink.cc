@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "core/log.h"
-#include "core/report_codec.h"
+#include "core/time.h"
 
 namespace safestream::processor {
 
@@ -69,8 +69,7 @@ core::Status S3ArchiveSink::writeRange(const SinkBatch& batch, const SinkBatch::
     const std::string t = core::formatTimestamp(arrived);  // 2014-03-15T05:52:00Z
     const std::string key = prefix_ + "/dt=" + t.substr(0, 10) + "/hour=" + t.substr(11, 2) + "/" + stem + ".ndjson.gz";
     auto& body = objects[key];
-    if (p.publicJson.empty()) body += core::encodeReport(p.report, /*includePrivate=*/false);
-    else body += p.publicJson;
+    appendPublicJson(body, p);
     body += '\n';
   }
   if (objects.empty()) return core::okStatus();  // every message of the range went to the DLQ
