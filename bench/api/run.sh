@@ -9,13 +9,9 @@
 # Env: SAFESTREAM_BUILD_DIR, SAFESTREAM_ENV_FILE, BENCH_E2E=1 to start the processor for the e2e row.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-build="${SAFESTREAM_BUILD_DIR:-$root/build}"
-env_file="${SAFESTREAM_ENV_FILE:-$root/deploy/local/.env}"
+source "$here/../lib.sh"
 secs="${1:-10}"
 conns="${2:-64}"
-[[ -f $env_file ]] || { echo "bench: $env_file missing; run deploy/local/stack.sh up" >&2; exit 1; }
-set -a; source "$env_file"; set +a
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 command -v nginx >/dev/null || { echo "bench: nginx is not installed (apt-get install nginx-light)" >&2; exit 1; }
 
@@ -23,7 +19,6 @@ work=$(mktemp -d /tmp/safestream-bench-api.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "bench: $1 did not answer" >&2; exit 1; }
 
 # --- nginx: the same 202 JSON body, static -------------------------------------

@@ -5,12 +5,7 @@
 # should stay flat as the file grows (the import streams).
 # Usage: bench/ingest/import_bench.sh   (stack up; SAFESTREAM_ENV_FILE / _BUILD_DIR honoured)
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-env_file="${SAFESTREAM_ENV_FILE:-$root/deploy/local/.env}"
-build="${SAFESTREAM_BUILD_DIR:-$root/build}"
-[[ -f $env_file ]] || { echo "bench: $env_file is missing; run deploy/local/stack.sh up" >&2; exit 1; }
-set -a; source "$env_file"; set +a
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 sample="$root/data/chicago_crimes_2014_sample.csv"

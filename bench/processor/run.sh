@@ -13,15 +13,10 @@
 # BENCH_PROCESSOR_ARGS (extra processor flags, e.g. "--pg-connections 1"),
 # SAFESTREAM_BUILD_DIR, SAFESTREAM_ENV_FILE.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-build="${SAFESTREAM_BUILD_DIR:-$root/build}"
-env_file="${SAFESTREAM_ENV_FILE:-$root/deploy/local/.env}"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 count="${BENCH_COUNT:-100000}"
 lat_count="${BENCH_LATENCY_COUNT:-30000}"
 lat_rate="${BENCH_LATENCY_RATE:-5000}"
-[[ -f $env_file ]] || { echo "bench: $env_file missing; run deploy/local/stack.sh up" >&2; exit 1; }
-set -a; source "$env_file"; set +a
 bench="$build/processor/safestream-processor-bench"
 proc="$build/processor/safestream-processor"
 for b in "$bench" "$proc" "$build/deploy/devbroker/safestream-devbroker"; do
@@ -29,7 +24,7 @@ for b in "$bench" "$proc" "$build/deploy/devbroker/safestream-devbroker"; do
 done
 work="$(mktemp -d)"
 tag="bench-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')-"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 # The processor's alert state (surge counters, one key per report counted)
 # goes to a Redis database of its own, emptied afterwards, so runs do not
 # grow the stack's Redis (whose rewrites would then load later runs).
