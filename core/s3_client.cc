@@ -69,11 +69,49 @@ S3Client::S3Client(S3Settings settings) : settings_(std::move(settings)) {
   while (!settings_.endpoint.empty() && settings_.endpoint.back() == '/') settings_.endpoint.pop_back();
 }
 
+S3Client::~S3Client() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+// Handles are kept between calls (each its own thread's while in use) so
+// their connections stay open: a new TCP connection per request cost the
+// emulator more CPU than the objects themselves.
+void* S3Client::acquireHandle() {
+  {
+    std::lock_guard<std::mutex> lock(idleMu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      curl_easy_reset(static_cast<CURL*>(h));  // options go, the connection cache stays
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void S3Client::releaseHandle(void* h, bool reusable) {
+  if (reusable) {
+    std::lock_guard<std::mutex> lock(idleMu_);
+    if (idle_.size() < kMaxIdleHandles) {
+      idle_.push_back(h);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
 Result<S3Client::Response> S3Client::request(const std::string& method, const std::string& key,
                                              const std::string& query, const std::string* body,
                                              const std::string& contentType) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
-  if (!h) return makeError("s3_client", "curl_easy_init failed", "", true);
+  CURL* c = static_cast<CURL*>(acquireHandle());
+  if (!c) return makeError("s3_client", "curl_easy_init failed", "", true);
+  bool reusable = false;
+  struct Release {
+    S3Client* self;
+    CURL* c;
+    bool* reusable;
+    ~Release() { self->releaseHandle(c, *reusable); }
+  } release{this, c, &reusable};
   std::string url = settings_.endpoint + "/" + uriEncode(settings_.bucket, false);
   if (!key.empty()) url += "/" + uriEncode(key, true);
   if (!query.empty()) url += "?" + query;
@@ -87,7 +125,6 @@ Result<S3Client::Response> S3Client::request(const std::string& method, const st
   headers = curl_slist_append(headers, "Expect:");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headerGuard(headers, curl_slist_free_all);
 
-  CURL* c = h.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
   curl_easy_setopt(c, CURLOPT_USERPWD, userpwd.c_str());
@@ -112,6 +149,7 @@ Result<S3Client::Response> S3Client::request(const std::string& method, const st
                      true);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  reusable = true;
   return resp;
 }
 
