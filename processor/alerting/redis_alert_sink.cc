@@ -3,6 +3,7 @@
 #include <absl/time/time.h>
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 #include <unordered_set>
 
@@ -225,38 +226,62 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   struct Event {
     const core::Report* report;
     std::string key;
+    std::size_t order;
   };
   std::vector<Event> events;
   for (const auto& pr : batch.reports) {
     const auto& r = pr.report;
     // Near-duplicates are one incident: only root reports count.
     if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
-    events.push_back({&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category});
+    events.push_back(
+        {&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category,
+         events.size()});
   }
   if (events.empty()) return core::okStatus();
 
-  // Count each report once, across retries, replays and restarts.
-  std::vector<std::vector<std::string>> commands;
-  for (const auto& e : events) {
-    commands.push_back({"SET", options_.surgeKeyPrefix + "seen:" + e.report->id.value, "1", "NX", "EX",
-                        std::to_string(kSurgeSeenTtlSeconds)});
+  // Count each report once, across retries, replays and restarts. The ids
+  // already counted are kept in one Redis set per event day
+  // ({prefix}seen:{YYYY-MM-DD}): one SMISMEMBER per day of the batch here,
+  // and the fresh ids are added in the same MULTI as the states they
+  // changed (below), so a failure in between counts nothing twice and
+  // loses nothing. One set per day instead of one key per report: a
+  // command per day rather than per report, and the sets expire as a whole.
+  std::map<std::string, std::vector<std::size_t>> byDay;  // seen-set key -> indexes into events
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    byDay[options_.surgeKeyPrefix + "seen:" + core::formatTimestamp(events[i].report->occurredAt).substr(0, 10)]
+        .push_back(i);
   }
-  auto seen = redis_->pipeline(commands);
+  std::vector<std::vector<std::string>> checks;
+  for (const auto& [key, idx] : byDay) {
+    auto& c = checks.emplace_back(std::vector<std::string>{"SMISMEMBER", key});
+    c.reserve(idx.size() + 2);
+    for (auto i : idx) c.push_back(events[i].report->id.value);
+  }
+  auto seen = redis_->pipeline(checks);
   if (!seen) return redisFailure(seen.error(), metrics_);
   std::vector<Event> fresh;
-  std::vector<std::string> markedSeen;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if ((*seen)[i].type == core::RedisReply::Type::status) {
-      fresh.push_back(events[i]);
-      markedSeen.push_back(options_.surgeKeyPrefix + "seen:" + events[i].report->id.value);
+  std::vector<std::vector<std::string>> markSeen;  // SADD per day, run with the state saves
+  std::unordered_set<std::string_view> freshIds;   // a report twice in one batch counts once
+  std::size_t day = 0;
+  for (const auto& [key, idx] : byDay) {
+    const auto& reply = (*seen)[day++];
+    if (reply.type != core::RedisReply::Type::array || reply.elements.size() != idx.size()) {
+      return redisFailure(core::makeError("redis_error", "SMISMEMBER " + key + ": unexpected reply " + reply.str),
+                          metrics_);
     }
+    std::vector<std::string> add{"SADD", key};
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      const auto& e = events[idx[j]];
+      if (reply.elements[j].integer != 0 || !freshIds.insert(e.report->id.value).second) continue;
+      fresh.push_back(e);
+      add.push_back(e.report->id.value);
+    }
+    if (add.size() > 2) markSeen.push_back(std::move(add));
   }
   if (fresh.empty()) return core::okStatus();
-  auto undoSeen = [&] {
-    std::vector<std::string> del{"DEL"};
-    del.insert(del.end(), markedSeen.begin(), markedSeen.end());
-    (void)redis_->command(del);  // best effort: on failure those reports are not counted (fewer surges, never more)
-  };
+  // byDay grouped the events by day: back to batch order, which is the
+  // order the surge detector must see them in.
+  std::sort(fresh.begin(), fresh.end(), [](const Event& a, const Event& b) { return a.order < b.order; });
 
   if (surgeStates_.size() > kMaxCachedSurgeStates) surgeStates_.clear();
   if (cellSince_.size() > kMaxCachedSurgeStates) cellSince_.clear();
@@ -285,10 +310,7 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   }
   if (!gets.empty()) {
     auto states = redis_->pipeline(gets);
-    if (!states) {
-      undoSeen();
-      return redisFailure(states.error(), metrics_);
-    }
+    if (!states) return redisFailure(states.error(), metrics_);
     for (std::size_t i = 0; i < toLoad.size(); ++i) {
       SurgeState st;
       if ((*states)[i].type == core::RedisReply::Type::string) {
@@ -332,10 +354,8 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   }
   // Deliver before saving: if delivery fails, the retry recomputes the same
   // surge from Redis (deterministic) and the dedupe keys skip what was sent.
-  auto resetToRedis = [&] {
-    surgeStates_.clear();
-    undoSeen();
-  };
+  // The cache is then ahead of Redis: the retry starts from Redis.
+  auto resetToRedis = [&] { surgeStates_.clear(); };
   for (const auto& s : surges) {
     metrics_.surgesDetected.Increment();
     core::log::info("surge_detected", {{"cell", core::cellToken(s.cellL13)},
@@ -349,13 +369,32 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
       return st;
     }
   }
-  std::vector<std::vector<std::string>> saves;
+  // The states and the ids they counted, together or not at all.
+  std::vector<std::vector<std::string>> saves{{"MULTI"}};
   for (const auto& k : touched) {
     saves.push_back({"SET", k, encodeSurgeState(surgeStates_[k]), "EX", std::to_string(kSurgeStateTtlSeconds)});
   }
-  if (auto saved = redis_->pipeline(saves); !saved) {
-    resetToRedis();  // the cache is ahead of Redis: the retry starts from Redis
+  for (auto& add : markSeen) {
+    std::string key = add[1];
+    saves.push_back(std::move(add));
+    saves.push_back({"EXPIRE", std::move(key), std::to_string(kSurgeSeenTtlSeconds)});
+  }
+  saves.push_back({"EXEC"});
+  auto saved = redis_->pipeline(saves);
+  if (!saved) {
+    resetToRedis();
     return redisFailure(saved.error(), metrics_);
+  }
+  const auto& exec = saved->back();
+  if (exec.type != core::RedisReply::Type::array || exec.elements.size() != saves.size() - 2) {
+    resetToRedis();
+    return redisFailure(core::makeError("redis_error", "surge state save: EXEC failed " + exec.str), metrics_);
+  }
+  for (const auto& r : exec.elements) {
+    if (r.type == core::RedisReply::Type::error) {
+      resetToRedis();
+      return redisFailure(core::makeError("redis_error", "surge state save: " + r.str), metrics_);
+    }
   }
   return core::okStatus();
 }

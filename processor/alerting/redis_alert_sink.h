@@ -42,7 +42,7 @@ struct RedisAlertSinkOptions {
   std::string alertsTopic = "alerts";
   std::size_t pipelineChunk = 500;
   // Namespace of the surge state keys ({prefix}{cell}:{category},
-  // {prefix}seen:{report}, {prefix}published:{surge}); tests isolate with it.
+  // {prefix}seen:{event day}, {prefix}published:{surge}); tests isolate with it.
   std::string surgeKeyPrefix = "safestream:surge:";
 };
 

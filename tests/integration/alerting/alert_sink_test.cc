@@ -312,6 +312,48 @@ TEST(AlertSink, QuietHoursSuppressAndThrottleHoldsBackWithOneDigest) {
   for (const auto& s : {quiet, noisy, awake}) deleteSubscription(h.pgUrl, s.id);
 }
 
+// The surge counts of one (cell, category), summed over its buckets, as the
+// sink stored them in Redis.
+long long storedSurgeCount(core::RedisClient& redis, const std::string& prefix, core::GeoPoint where,
+                           const std::string& category) {
+  auto reply = redis.command({"GET", prefix + core::cellToken(cellL13(where)) + ":" + category});
+  EXPECT_TRUE(reply.ok() && reply->type == core::RedisReply::Type::string) << "no surge state stored";
+  if (!reply.ok() || reply->type != core::RedisReply::Type::string) return -1;
+  auto state = decodeSurgeState(reply->str);
+  EXPECT_TRUE(state.has_value()) << reply->str;
+  long long n = 0;
+  if (state) {
+    for (const auto& [bucket, count] : state->buckets) n += count;
+  }
+  return n;
+}
+
+TEST(AlertSink, SurgeCountsEachReportOnceAcrossRetriesReplaysRestartsAndDuplicatesInABatch) {
+  RedisAlertSinkOptions options;
+  options.surgeKeyPrefix = "safestream:test:surge:" + core::randomUuid().substr(0, 8) + ":";
+  Harness h(options);
+  const auto where = randomPlace();
+  // Six reports over two event days (the counted ids are kept per day).
+  const auto t0 = core::parseTimestamp("2014-03-01T23:30:00Z").value();
+  std::vector<core::Report> reports;
+  for (int i = 0; i < 6; ++i) reports.push_back(report(where, t0 + std::chrono::minutes(10 * i), "robbery"));
+  std::vector<core::Report> withRepeat = reports;
+  withRepeat.insert(withRepeat.begin() + 3, reports[2]);  // a later copy of the same report in the same batch
+  h.write(withRepeat);
+  EXPECT_EQ(storedSurgeCount(h.redis, options.surgeKeyPrefix, where, "robbery"), 6);
+  h.write(reports);  // the batch retried by the same sink
+  EXPECT_EQ(storedSurgeCount(h.redis, options.surgeKeyPrefix, where, "robbery"), 6);
+  Harness restarted(options);  // a new processor replaying uncommitted offsets
+  restarted.write({reports[0], reports[5], report(where, t0 + 45min, "robbery")});  // one new, on time
+  EXPECT_EQ(storedSurgeCount(h.redis, options.surgeKeyPrefix, where, "robbery"), 7);
+  auto days = h.redis.command({"KEYS", options.surgeKeyPrefix + "seen:*"});
+  ASSERT_TRUE(days.ok());
+  EXPECT_EQ(days->elements.size(), 2u) << "one set of counted ids per event day";
+  auto ttl = h.redis.command({"TTL", options.surgeKeyPrefix + "seen:2014-03-02"});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 0) << "the set of counted ids never expires";
+}
+
 TEST(AlertSink, InjectedBurstInOneCellRaisesExactlyOneSurgeAlert) {
   core::KafkaProducer producer({testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP"), {}}, {});
   RedisAlertSinkOptions options;
