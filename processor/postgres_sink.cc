@@ -186,7 +186,9 @@ struct PostgresSink::Session {
   }
 
   // Runs `sql` (may hold several statements); ok only if every result is.
-  core::Status exec(const std::string& sql, Clock::time_point deadline, std::string* firstValue = nullptr) {
+  // `sqlState` receives the SQLSTATE of the first failing statement.
+  core::Status exec(const std::string& sql, Clock::time_point deadline, std::string* firstValue = nullptr,
+                    std::string* sqlState = nullptr) {
     if (!PQsendQuery(conn, sql.c_str())) return fail("send");
     if (!flushOut(deadline)) return fail("send timed out");
     std::string error;
@@ -196,6 +198,7 @@ struct PostgresSink::Session {
       if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && error.empty()) {
         const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         error = std::string(state ? state : "?????") + " " + PQresultErrorMessage(res);
+        if (sqlState) *sqlState = state ? state : "";
       } else if (st == PGRES_TUPLES_OK && firstValue && PQntuples(res) > 0) {
         *firstValue = PQgetvalue(res, 0, 0);
       }
@@ -292,6 +295,20 @@ core::Status PostgresSink::ensurePartitions(const std::set<std::string>& months,
 
 core::Status PostgresSink::writeShard(Session& db, const std::string& data,
                                       std::chrono::steady_clock::time_point deadline) {
+  std::string sqlState;
+  core::Status s = writeShardOnce(db, data, deadline, /*plainInsertIfAllNew=*/true, &sqlState);
+  if (!s.ok() && sqlState == "23505") {
+    // A row the check in writeShardOnce did not see: written meanwhile by another
+    // session, or into `reports` without report_ids. The upsert handles it.
+    core::log::info("postgres_plain_insert_conflict", {{"error", s.error().message}});
+    s = writeShardOnce(db, data, deadline, /*plainInsertIfAllNew=*/false, nullptr);
+  }
+  return s;
+}
+
+core::Status PostgresSink::writeShardOnce(Session& db, const std::string& data,
+                                          std::chrono::steady_clock::time_point deadline, bool plainInsertIfAllNew,
+                                          std::string* sqlState) {
   if (auto s = db.connect(); !s.ok()) return s;
   if (!db.stageReady) {
     if (auto s = db.exec("CREATE TEMP TABLE IF NOT EXISTS reports_stage (LIKE reports INCLUDING DEFAULTS) "
@@ -306,13 +323,33 @@ core::Status PostgresSink::writeShard(Session& db, const std::string& data,
   if (auto s = db.copyIn(std::string("COPY reports_stage (") + kColumns + ") FROM STDIN", data, deadline); !s.ok()) {
     return s;
   }
-  // report_ids first. A report whose occurred_at changed lives under its old
-  // key in another partition: the ON CONFLICT update copies the old
-  // occurred_at into moved_from (0600), which RETURNING hands back (a fresh
-  // id returns NULL; an unchanged one is not updated, so not returned).
-  // Moves are rare and come back as a short list of exact keys, deleted
-  // below (a join with `reports` would probe every partition). No join with
-  // the stage, so no statistics are needed for it.
+  if (plainInsertIfAllNew) {
+    // The common case: every id is new. Then report_ids and reports take
+    // plain INSERTs, about a sixth cheaper than INSERT ... ON CONFLICT
+    // (speculative insertion). The check probes report_ids' primary key once
+    // per staged row (a nested loop: the stage has no statistics, and a hash
+    // join would read all of report_ids) and stops at the first id found.
+    std::string anyKnown;
+    if (auto s = db.exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                         "SELECT EXISTS (SELECT 1 FROM reports_stage s JOIN report_ids i ON i.id = s.id)",
+                         deadline, &anyKnown);
+        !s.ok()) {
+      return s;
+    }
+    if (anyKnown == "f") {
+      return db.exec("INSERT INTO report_ids (id, occurred_at) SELECT id, occurred_at FROM reports_stage;"
+                     "INSERT INTO reports (" + std::string(kColumns) + ") SELECT " + kColumns + " FROM reports_stage;"
+                     "COMMIT",
+                     deadline, nullptr, sqlState);
+    }
+  }
+  // Some ids are known: upsert. report_ids first. A report whose occurred_at
+  // changed lives under its old key in another partition: the ON CONFLICT
+  // update copies the old occurred_at into moved_from (0600), which
+  // RETURNING hands back (a fresh id returns NULL; an unchanged one is not
+  // updated, so not returned). Moves are rare and come back as a short list
+  // of exact keys, deleted below (a join with `reports` would probe every
+  // partition). No join with the stage, so no statistics are needed for it.
   std::string moved;
   if (auto s = db.exec("WITH up AS (INSERT INTO report_ids AS i (id, occurred_at) "
                        "SELECT id, occurred_at FROM reports_stage "

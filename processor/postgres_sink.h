@@ -2,9 +2,13 @@
 // PostgreSQL sink: a batched upsert by report id into the month-partitioned
 // `reports` table (schemas/sql/0001, 0101). A batch is split by id over
 // `connections` sessions written in parallel; per shard, one transaction:
-// COPY into a session temp table, upsert report_ids (returning the old
-// occurred_at of ids that moved), delete the moved rows by exact key,
-// INSERT ... ON CONFLICT DO UPDATE into reports. Monthly partitions are created on demand before the transaction
+// COPY into a session temp table; when none of its ids is in report_ids yet
+// (checked in the transaction), plain INSERTs into report_ids and reports;
+// otherwise upsert report_ids (returning the old occurred_at of ids that
+// moved), delete the moved rows by exact key, INSERT ... ON CONFLICT DO
+// UPDATE into reports. A unique violation on the plain path (a row written
+// meanwhile) reruns the shard as an upsert. Monthly partitions are created
+// on demand before the transaction
 // (reports_ensure_month_partitions from 0500, when present; otherwise rows
 // land in reports_default).
 //
@@ -39,6 +43,8 @@ class PostgresSink final : public ReportSink {
   struct Session;
   core::Status ensurePartitions(const std::set<std::string>& months, std::chrono::steady_clock::time_point deadline);
   core::Status writeShard(Session& db, const std::string& data, std::chrono::steady_clock::time_point deadline);
+  core::Status writeShardOnce(Session& db, const std::string& data, std::chrono::steady_clock::time_point deadline,
+                              bool plainInsertIfAllNew, std::string* sqlState);
 
   PostgresSinkSettings settings_;
   std::vector<std::unique_ptr<Session>> sessions_;

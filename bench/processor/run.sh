@@ -48,29 +48,6 @@ kafka=$(cat "$work/bootstrap")
 echo "bench: $count reports, devbroker $kafka (16 partitions), PostgreSQL and S3 of $env_file" >&2
 
 json() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
-now() { date +%s.%N; }
-# CPU ticks (utime+stime) of the processor, PostgreSQL (all its processes),
-# s3rver, the devbrokers and Redis, as "name=ticks ...".
-cpu_ticks() {
-  python3 - "${ppid:-0}" <<'PY'
-import os, sys
-groups = {"processor": [], "postgres": [], "s3rver": [], "kafka": [], "redis": []}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        comm = open(f"/proc/{pid}/comm").read().strip()
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
-        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        continue
-    ticks = int(f[11]) + int(f[12])
-    if pid == sys.argv[1]: groups["processor"].append(ticks)
-    elif comm in ("postgres", "postmaster"): groups["postgres"].append(ticks)
-    elif comm == "node" and "s3rver" in cmd: groups["s3rver"].append(ticks)
-    elif "safestream-devbroker" in cmd: groups["kafka"].append(ticks)
-    elif comm.startswith("redis-server"): groups["redis"].append(ticks)
-print(" ".join(f"{k}={sum(v)}" for k, v in groups.items()))
-PY
-}
 vacuum() {
   psql "$SAFESTREAM_PG_URL" -qAt -c "VACUUM ANALYZE reports" -c "VACUUM ANALYZE report_ids" >/dev/null
 }
@@ -97,27 +74,18 @@ vacuum
 # 4. the processor, all sinks on, draining the backlog
 SAFESTREAM_REDIS_URL=$bench_redis SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
   --enriched-topic bench.enriched --dlq-topic bench.dlq --alerts-topic bench.alerts --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
-  --log-level warn ${BENCH_PROCESSOR_ARGS:-} >"$work/processor.log" 2>&1 &
+  --log-level "${BENCH_PROCESSOR_LOG_LEVEL:-warn}" ${BENCH_PROCESSOR_ARGS:-} >"$work/processor.log" 2>&1 &
 ppid=$!
 pids+=($ppid)
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1==n {print $2}'; }
 rows() { psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM reports WHERE source_id LIKE '${tag}%' AND source_id NOT LIKE '${tag}raw-%' AND source_id NOT LIKE '${tag}lat-%'"; }
-until [[ "$(metric safestream_processor_consumed_total)" =~ ^[1-9] ]]; do
-  kill -0 $ppid 2>/dev/null || { echo "bench: processor died:" >&2; tail -5 "$work/processor.log" >&2; exit 1; }
-  sleep 0.02
-done
-t0=$(now)
-cpu0=$(cpu_ticks)
-deadline=$((SECONDS + 600))
-# Done when every report's batch is committed (the processor's own count, so
-# the wait does not load PostgreSQL); the rows are counted once afterwards.
-until [[ $(metric safestream_processor_ingest_to_commit_seconds_count | cut -d. -f1) -ge $count ]]; do
-  ((SECONDS < deadline)) || { echo "bench: processor did not finish" >&2; exit 1; }
-  sleep 0.05
-done
-t1=$(now)
-cpu1=$(cpu_ticks)
-proc_rate=$(python3 -c "print(round($count / ($t1 - $t0)))")
+# From the first report consumed until every report's batch is committed
+# (the processor's own count, so the wait does not load PostgreSQL); the
+# rows are counted once afterwards.
+IFS=$'\t' read -r secs cpu busy < <(python3 "$root/bench/processor/watch.py" "http://127.0.0.1:$port/metrics" "$ppid" "$count" 600 ||
+  { tail -5 "$work/processor.log" >&2; printf '0\tx\tx\n'; })
+[[ $cpu != x ]] || exit 1
+proc_rate=$(python3 -c "print(round($count / $secs))")
 stored=$(rows)
 [[ $stored -eq $count ]] || { echo "bench: $stored rows in PostgreSQL, expected $count" >&2; exit 1; }
 
@@ -161,15 +129,6 @@ PY
 )
 batches=$(awk '$1=="safestream_processor_batches_total" {print $2}' "$work/m0")
 
-# CPU per 1,000 reports over the throughput run, by process (ms of CPU).
-cpu=$(python3 - "$cpu0" "$cpu1" "$count" "$(getconf CLK_TCK)" <<'PY'
-import sys
-a = dict(kv.split("=") for kv in sys.argv[1].split())
-b = dict(kv.split("=") for kv in sys.argv[2].split())
-n, hz = int(sys.argv[3]), int(sys.argv[4])
-print(", ".join(f"{k} {1000 * 1000 * (int(b[k]) - int(a[k])) / hz / n:.1f}" for k in b))
-PY
-)
 kill -TERM $ppid; wait $ppid 2>/dev/null || true
 read -r raw_pg2 raw_pg_cpu2 < <(pg_raw "${tag}again-")
 raw_consume=$(echo "$consume" | json per_second)
@@ -183,7 +142,7 @@ printf '| processor sustained, all sinks (PostgreSQL, S3, reports.enriched) | **
 printf '| produce -> PostgreSQL commit p50 at %s reports/s | %s ms |\n' "$lat_rate" "$p50"
 printf '| produce -> PostgreSQL commit p99 at %s reports/s | %s ms |\n' "$lat_rate" "$p99"
 printf '| batches in the throughput run / mean sink time per batch | %s / %s |\n' "$batches" "$sinks"
-printf '| CPU ms per 1,000 reports in the throughput run, by process | %s |\n' "$cpu"
+printf '| CPU ms per 1,000 reports in the throughput run, by process / machine busy | %s / %s%% |\n' "$cpu" "$(python3 -c "print(round($busy * 100))")"
 printf '| processor peak RSS | %s MiB |\n' "$((rss_kb / 1024))"
 printf '| processor warnings and errors logged (log: %s) | %s |\n' "$build/bench-processor.log" \
   "$(grep -c '"level":"\(warn\|warning\|error\)"' "$work/processor.log" || true)"

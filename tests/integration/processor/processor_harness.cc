@@ -47,6 +47,13 @@ long long pgScalar(const std::string& sql) {
   return row[0].is_null() ? 0 : row[0].as<long long>();
 }
 
+void pgExec(const std::string& sql) {
+  pqxx::connection c(requireStackEnv("SAFESTREAM_PG_URL"));
+  pqxx::work tx(c);
+  tx.exec0(sql);
+  tx.commit();
+}
+
 std::map<std::string, std::vector<std::string>> s3Lines(const std::string& prefix) {
   core::S3Client s3({requireStackEnv("SAFESTREAM_S3_ENDPOINT"), requireStackEnv("SAFESTREAM_S3_BUCKET"),
                      stackEnv("SAFESTREAM_S3_REGION").value_or("us-east-1"),

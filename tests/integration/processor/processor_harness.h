@@ -29,6 +29,8 @@ std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, i
 
 // SELECT returning one number.
 long long pgScalar(const std::string& sql);
+// A statement run and committed.
+void pgExec(const std::string& sql);
 
 // Every NDJSON line under the prefix, per object (gunzipped).
 std::map<std::string, std::vector<std::string>> s3Lines(const std::string& prefix);
