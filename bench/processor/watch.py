@@ -33,8 +33,10 @@ def metric(name):
 
 
 def cpu_ticks():
-    """utime+stime of the processor, PostgreSQL, s3rver, the devbrokers and Redis."""
-    groups = {"processor": 0, "postgres": 0, "s3rver": 0, "kafka": 0, "redis": 0}
+    """utime+stime of the processor, PostgreSQL (the backends serving
+    connections, and its background processes: autovacuum, WAL writer,
+    checkpointer...), s3rver, the devbrokers and Redis."""
+    groups = {"processor": 0, "postgres": 0, "postgres-background": 0, "s3rver": 0, "kafka": 0, "redis": 0}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             comm = open(f"/proc/{pid}/comm").read().strip()
@@ -46,7 +48,9 @@ def cpu_ticks():
         if pid == ppid:
             groups["processor"] += ticks
         elif comm in ("postgres", "postmaster"):
-            groups["postgres"] += ticks
+            # A backend's title is "postgres: user database host(port) ...".
+            backend = "(" in cmd and ")" in cmd
+            groups["postgres" if backend else "postgres-background"] += ticks
         elif comm == "node" and "s3rver" in cmd:
             groups["s3rver"] += ticks
         elif "safestream-devbroker" in cmd:
