@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "core/report_id.h"
 
@@ -20,14 +22,25 @@ Error fieldError(const std::string& field, const std::string& what) {
   return makeError("invalid_field", field + " " + what, field);
 }
 
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+// A field's value; nullopt when absent or null. (With a key given twice,
+// the first counts.)
+std::optional<element> fieldOf(const object& o, std::string_view field) {
+  element v;
+  if (o.at_key(field).get(v) != simdjson::SUCCESS || v.is_null()) return std::nullopt;
+  return v;
+}
+
 // Reads an optional string field; an error when present with the wrong type
-// or too long.
-std::optional<Error> readString(const json& j, const char* field, std::size_t maxLen,
-                                std::optional<std::string>& out) {
-  auto it = j.find(field);
-  if (it == j.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return fieldError(field, "must be a string");
-  const auto& s = it->get_ref<const std::string&>();
+// or too long. The view points into the parser: valid until its next parse.
+std::optional<Error> readView(const object& o, const char* field, std::size_t maxLen,
+                              std::optional<std::string_view>& out) {
+  auto v = fieldOf(o, field);
+  if (!v) return std::nullopt;
+  std::string_view s;
+  if (v->get_string().get(s) != simdjson::SUCCESS) return fieldError(field, "must be a string");
   if (s.size() > maxLen) {
     return fieldError(field, "is " + std::to_string(s.size()) + " bytes, over the " +
                                  std::to_string(maxLen) + "-byte limit");
@@ -36,19 +49,27 @@ std::optional<Error> readString(const json& j, const char* field, std::size_t ma
   return std::nullopt;
 }
 
-std::optional<Error> readRequiredString(const json& j, const char* field, std::size_t maxLen,
-                                        std::string& out) {
-  std::optional<std::string> v;
-  if (auto e = readString(j, field, maxLen, v)) return e;
-  if (!v || v->empty()) return fieldError(field, "is required and must be a non-empty string");
-  out = std::move(*v);
+std::optional<Error> readString(const object& o, const char* field, std::size_t maxLen,
+                                std::optional<std::string>& out) {
+  std::optional<std::string_view> v;
+  if (auto e = readView(o, field, maxLen, v)) return e;
+  if (v) out = std::string(*v);
   return std::nullopt;
 }
 
-std::optional<Error> readTime(const json& j, const char* field, std::string_view zone,
+std::optional<Error> readRequiredString(const object& o, const char* field, std::size_t maxLen,
+                                        std::string& out) {
+  std::optional<std::string_view> v;
+  if (auto e = readView(o, field, maxLen, v)) return e;
+  if (!v || v->empty()) return fieldError(field, "is required and must be a non-empty string");
+  out = std::string(*v);
+  return std::nullopt;
+}
+
+std::optional<Error> readTime(const object& o, const char* field, std::string_view zone,
                               std::optional<Timestamp>& out) {
-  std::optional<std::string> text;
-  if (auto e = readString(j, field, 64, text)) return e;
+  std::optional<std::string_view> text;
+  if (auto e = readView(o, field, 64, text)) return e;
   if (!text) return std::nullopt;
   auto t = parseTimestamp(*text, zone);
   if (!t) return fieldError(field, "is not a valid time: " + t.error().message);
@@ -59,6 +80,13 @@ std::optional<Error> readTime(const json& j, const char* field, std::string_view
   if (*t < kMin || *t > kMax) return fieldError(field, "must be between 1900-01-01 and 9999-12-31");
   out = *t;
   return std::nullopt;
+}
+
+// A coordinate: any JSON number (integers too) within [-limit, limit].
+std::optional<double> coordinate(const element& v, double limit) {
+  double d;
+  if (v.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d) || std::fabs(d) > limit) return std::nullopt;
+  return d;
 }
 
 // Hand-written instead of std::regex: this runs for every message.
@@ -80,19 +108,21 @@ bool isCategorySlug(const std::string& s) {
   return true;
 }
 
-std::optional<Error> readEnrichment(const json& j, Enrichment& e) {
-  if (!j.is_object()) return fieldError("enrichment", "must be an object");
+std::optional<Error> readEnrichment(const element& v, Enrichment& e) {
+  object j;
+  if (v.get_object().get(j) != simdjson::SUCCESS) return fieldError("enrichment", "must be an object");
   std::optional<std::string> s;
   if (auto err = readString(j, "category", 40, s)) return fieldError("enrichment." + err->field, "must be a short string");
   if (s) e.category = *s;
   auto readInt = [&](const char* f, int lo, int hi, int& out) -> std::optional<Error> {
-    auto it = j.find(f);
-    if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number_integer() || it->get<long long>() < lo || it->get<long long>() > hi) {
+    auto it = fieldOf(j, f);
+    if (!it) return std::nullopt;
+    std::int64_t n;
+    if (!it->is_int64() || it->get_int64().get(n) != simdjson::SUCCESS || n < lo || n > hi) {
       return fieldError(std::string("enrichment.") + f,
                         "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
     }
-    out = it->get<int>();
+    out = static_cast<int>(n);
     return std::nullopt;
   };
   if (auto err = readInt("severity", 0, 5, e.severity)) return err;
@@ -100,8 +130,8 @@ std::optional<Error> readEnrichment(const json& j, Enrichment& e) {
   if (auto err = readInt("local_weekday", 0, 7, e.localWeekday)) return err;
   for (auto [name, dst] : {std::pair{"cell_l10", &e.cellL10}, std::pair{"cell_l13", &e.cellL13},
                            std::pair{"cell_l16", &e.cellL16}}) {
-    std::optional<std::string> tok;
-    if (readString(j, name, 16, tok)) return fieldError(std::string("enrichment.") + name, "must be an S2 token");
+    std::optional<std::string_view> tok;
+    if (readView(j, name, 16, tok)) return fieldError(std::string("enrichment.") + name, "must be an S2 token");
     if (tok) {
       *dst = cellFromToken(*tok);
       if (*dst == 0) return fieldError(std::string("enrichment.") + name, "is not an S2 cell token");
@@ -151,9 +181,20 @@ Result<Report> decodeReport(std::string_view text, const DecodeOptions& opt) {
     return makeError("too_large", "message is " + std::to_string(text.size()) + " bytes, over the " +
                                       std::to_string(opt.maxBytes) + "-byte limit");
   }
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return makeError("invalid_json", "message is not valid JSON");
-  if (!j.is_object()) return makeError("invalid_json", "message must be a JSON object");
+  // simdjson's DOM parser validates the whole document (syntax, UTF-8) like
+  // a full parse, then fields are looked up on its tape. It needs
+  // SIMDJSON_PADDING readable bytes after the text: a per-thread buffer,
+  // reused, instead of the copy parse() would allocate per message.
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;
+  if (padded.size() < text.size() + simdjson::SIMDJSON_PADDING) padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(padded.data(), text.data(), text.size());
+  element doc;
+  if (parser.parse(padded.data(), text.size(), /*realloc_if_needed=*/false).get(doc) != simdjson::SUCCESS) {
+    return makeError("invalid_json", "message is not valid JSON");
+  }
+  object j;
+  if (doc.get_object().get(j) != simdjson::SUCCESS) return makeError("invalid_json", "message must be a JSON object");
 
   Report r;
   std::string id;
@@ -167,14 +208,14 @@ Result<Report> decodeReport(std::string_view text, const DecodeOptions& opt) {
   if (auto e = readString(j, "raw_code", 64, r.rawCode)) return *e;
   if (auto e = readString(j, "category", 40, r.category)) return *e;
   if (r.category && !isCategorySlug(*r.category)) return fieldError("category", "must be a lower-case category slug");
-  std::optional<std::string> desc;
-  if (auto e = readString(j, "description", kMaxDescription, desc)) return *e;
-  r.description = desc.value_or("");
+  std::optional<std::string_view> desc;
+  if (auto e = readView(j, "description", kMaxDescription, desc)) return *e;
+  r.description = std::string(desc.value_or(""));
   if (auto e = readString(j, "time_zone", 64, r.timeZone)) return *e;
   if (r.timeZone && !isKnownTimeZone(*r.timeZone)) return fieldError("time_zone", "is not a known IANA time zone");
 
   std::optional<Timestamp> occurred, reported;
-  if (!j.contains("occurred_at") || j["occurred_at"].is_null()) return fieldError("occurred_at", "is required");
+  if (!fieldOf(j, "occurred_at")) return fieldError("occurred_at", "is required");
   if (auto e = readTime(j, "occurred_at", r.timeZone.value_or(""), occurred)) return *e;
   r.occurredAt = *occurred;
   const Timestamp now = opt.now == Timestamp{} ? nowUtc() : opt.now;
@@ -183,31 +224,30 @@ Result<Report> decodeReport(std::string_view text, const DecodeOptions& opt) {
   r.reportedAt = reported.value_or(r.occurredAt);
   if (auto e = readTime(j, "ingested_at", {}, r.ingestedAt)) return *e;
 
-  auto lat = j.find("lat");
-  auto lon = j.find("lon");
-  const bool hasLat = lat != j.end() && !lat->is_null();
-  const bool hasLon = lon != j.end() && !lon->is_null();
-  if (hasLat != hasLon) return fieldError(hasLat ? "lon" : "lat", "is required when the other coordinate is given");
-  if (hasLat) {
-    if (!lat->is_number() || !std::isfinite(lat->get<double>()) || std::fabs(lat->get<double>()) > 90) {
-      return fieldError("lat", "must be a number between -90 and 90");
-    }
-    if (!lon->is_number() || !std::isfinite(lon->get<double>()) || std::fabs(lon->get<double>()) > 180) {
-      return fieldError("lon", "must be a number between -180 and 180");
-    }
-    r.location = GeoPoint{lat->get<double>(), lon->get<double>()};
+  const auto lat = fieldOf(j, "lat");
+  const auto lon = fieldOf(j, "lon");
+  if (lat.has_value() != lon.has_value()) {
+    return fieldError(lat ? "lon" : "lat", "is required when the other coordinate is given");
+  }
+  if (lat) {
+    const auto la = coordinate(*lat, 90);
+    if (!la) return fieldError("lat", "must be a number between -90 and 90");
+    const auto lo = coordinate(*lon, 180);
+    if (!lo) return fieldError("lon", "must be a number between -180 and 180");
+    r.location = GeoPoint{*la, *lo};
   }
   if (auto e = readString(j, "address", kMaxAddress, r.address)) return *e;
   if (auto e = readString(j, "url", kMaxUrl, r.url)) return *e;
   if (auto e = readString(j, "contact", kMaxAddress, r.contact)) return *e;
-  if (auto it = j.find("arrest"); it != j.end() && !it->is_null()) {
-    if (!it->is_boolean()) return fieldError("arrest", "must be true or false");
-    r.arrest = it->get<bool>();
+  if (auto v = fieldOf(j, "arrest")) {
+    bool b;
+    if (v->get_bool().get(b) != simdjson::SUCCESS) return fieldError("arrest", "must be true or false");
+    r.arrest = b;
   }
-  if (auto it = j.find("raw"); it != j.end() && !it->is_null()) r.rawJson = it->dump();
-  if (auto it = j.find("enrichment"); it != j.end() && !it->is_null()) {
+  if (auto v = fieldOf(j, "raw")) r.rawJson = simdjson::minify(*v);
+  if (auto v = fieldOf(j, "enrichment")) {
     Enrichment e;
-    if (auto err = readEnrichment(*it, e)) return *err;
+    if (auto err = readEnrichment(*v, e)) return *err;
     r.enrichment = std::move(e);
   }
   return r;

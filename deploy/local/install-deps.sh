@@ -10,7 +10,7 @@ debs=(
   # libraries
   librdkafka-dev libpqxx-dev libhiredis-dev prometheus-cpp-dev libcpprest-dev libboost-dev
   libboost-system-dev libs2-dev libabsl-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
-  nlohmann-json3-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libjemalloc-dev
+  nlohmann-json3-dev libsimdjson-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libjemalloc-dev
   # servers and tools of the local stack
   postgresql-15 postgresql-client-15 redis-server redis-tools prometheus kcat curl tzdata
   util-linux procps iproute2 wrk nginx-light

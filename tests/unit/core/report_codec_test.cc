@@ -139,6 +139,19 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+TEST(ReportCodec, TakesIntegerCoordinatesAndKeepsTheRawRecordAsSent) {
+  auto r = decodeReport(with("lat", "41"), opts());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->location);
+  EXPECT_DOUBLE_EQ(r->location->lat, 41.0);
+  std::string j = with("lon", "-87");
+  j.insert(j.size() - 1, R"(,"raw":{ "z" : [1, 2.5, "x\"y", null], "a": {"k": true} })");
+  r = decodeReport(j, opts());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_DOUBLE_EQ(r->location->lon, -87.0);
+  EXPECT_EQ(r->rawJson, R"({"z":[1,2.5,"x\"y",null],"a":{"k":true}})");
+}
+
 TEST(CellToken, MatchesS2TokenRules) {
   EXPECT_EQ(cellToken(0), "X");
   EXPECT_EQ(cellToken(0x880e2cb000000000ULL), "880e2cb");
