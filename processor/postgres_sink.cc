@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <charconv>
 #include <cstdio>
 #include <future>
 #include <string_view>
@@ -47,30 +48,33 @@ void appendEscaped(std::string& out, std::string_view s) {
   }
 }
 
-void optField(std::string& out, const std::optional<std::string>& v) {
-  if (v) appendEscaped(out, *v);
-  else out += "\\N";
-  out += '\t';
-}
+void nullField(std::string& out) { out += "\\N\t"; }
 void field(std::string& out, std::string_view v) {
   appendEscaped(out, v);
   out += '\t';
 }
+void optField(std::string& out, const std::optional<std::string>& v) {
+  if (v) field(out, *v);
+  else nullField(out);
+}
 void number(std::string& out, long long v) {
-  out += std::to_string(v);
+  char buf[24];
+  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
   out += '\t';
 }
 void cell(std::string& out, std::uint64_t id) {
   // S2 ids use all 64 bits; bigint keeps them as two's complement.
-  if (id == 0) out += "\\N";
-  else out += std::to_string(static_cast<long long>(id));
+  if (id == 0) nullField(out);
+  else number(out, static_cast<long long>(id));
+}
+// Ten significant digits, as printf's %.10g.
+void coordinate(std::string& out, double d) {
+  char buf[32];
+  out.append(buf, static_cast<std::size_t>(
+                      std::to_chars(buf, buf + sizeof buf, d, std::chars_format::general, 10).ptr - buf));
   out += '\t';
 }
-std::string fmt(double d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", d);
-  return buf;
-}
+void timestamp(std::string& out, core::Timestamp t) { field(out, core::formatTimestamp(t)); }
 
 // jsonb rejects \u0000 escapes; the raw record is informational, so they are
 // replaced rather than losing the report.
@@ -88,7 +92,8 @@ std::string jsonbSafe(std::string s) {
 }  // namespace
 
 std::string copyLine(const core::Report& r) {
-  const core::Enrichment e = r.enrichment.value_or(core::Enrichment{});
+  static const core::Enrichment kNone{};
+  const core::Enrichment& e = r.enrichment ? *r.enrichment : kNone;
   std::string out;
   out.reserve(512);
   field(out, r.id.value);
@@ -96,30 +101,39 @@ std::string copyLine(const core::Report& r) {
   field(out, r.sourceId);
   field(out, r.rawType);
   optField(out, r.rawCode);
-  field(out, e.category.empty() ? std::string("other") : e.category);
+  field(out, e.category.empty() ? std::string_view("other") : std::string_view(e.category));
   number(out, e.severity < 1 ? 1 : e.severity);
   field(out, r.description);
-  field(out, core::formatTimestamp(r.occurredAt));
-  field(out, core::formatTimestamp(r.reportedAt));
-  optField(out, r.ingestedAt ? std::optional<std::string>(core::formatTimestamp(*r.ingestedAt)) : std::nullopt);
-  field(out, core::formatTimestamp(e.processedAt.value_or(core::nowUtc())));
+  timestamp(out, r.occurredAt);
+  timestamp(out, r.reportedAt);
+  if (r.ingestedAt) timestamp(out, *r.ingestedAt);
+  else nullField(out);
+  timestamp(out, e.processedAt.value_or(core::nowUtc()));
   optField(out, r.timeZone);
-  optField(out, r.location ? std::optional<std::string>(fmt(r.location->lat)) : std::nullopt);
-  optField(out, r.location ? std::optional<std::string>(fmt(r.location->lon)) : std::nullopt);
+  if (r.location) {
+    coordinate(out, r.location->lat);
+    coordinate(out, r.location->lon);
+  } else {
+    nullField(out);
+    nullField(out);
+  }
   optField(out, r.address);
   optField(out, r.url);
-  optField(out, r.arrest ? std::optional<std::string>(*r.arrest ? "t" : "f") : std::nullopt);
+  if (r.arrest) field(out, *r.arrest ? "t" : "f");
+  else nullField(out);
   cell(out, e.cellL10);
   cell(out, e.cellL13);
   cell(out, e.cellL16);
   optField(out, e.neighbourhood);
   if (e.localHour >= 0) number(out, e.localHour);
-  else optField(out, std::nullopt);
+  else nullField(out);
   if (e.localWeekday > 0) number(out, e.localWeekday);
-  else optField(out, std::nullopt);
-  optField(out, e.duplicateOf ? std::optional<std::string>(e.duplicateOf->value) : std::nullopt);
+  else nullField(out);
+  if (e.duplicateOf) field(out, e.duplicateOf->value);
+  else nullField(out);
   optField(out, r.contact);
-  optField(out, r.rawJson ? std::optional<std::string>(jsonbSafe(*r.rawJson)) : std::nullopt);
+  if (r.rawJson) field(out, jsonbSafe(*r.rawJson));
+  else nullField(out);
   out.back() = '\n';
   return out;
 }
