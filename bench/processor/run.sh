@@ -82,10 +82,11 @@ rows() { psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM reports WHERE sou
 # From the first report consumed until every report's batch is committed
 # (the processor's own count, so the wait does not load PostgreSQL); the
 # rows are counted once afterwards.
-IFS=$'\t' read -r secs cpu busy < <(python3 "$root/bench/processor/watch.py" "http://127.0.0.1:$port/metrics" "$ppid" "$count" 600 ||
-  { tail -5 "$work/processor.log" >&2; printf '0\tx\tx\n'; })
+IFS=$'\t' read -r secs steady_n steady_secs cpu busy < <(python3 "$root/bench/processor/watch.py" \
+  "http://127.0.0.1:$port/metrics" "$ppid" "$count" 600 || { tail -5 "$work/processor.log" >&2; printf '0\t0\t0\tx\tx\n'; })
 [[ $cpu != x ]] || exit 1
-proc_rate=$(python3 -c "print(round($count / $secs))")
+whole_rate=$(python3 -c "print(round($count / $secs))")
+proc_rate=$(python3 -c "print(round($steady_n / $steady_secs))")
 stored=$(rows)
 [[ $stored -eq $count ]] || { echo "bench: $stored rows in PostgreSQL, expected $count" >&2; exit 1; }
 
@@ -138,7 +139,8 @@ ratio=$(python3 -c "print(f'{$proc_rate / $slowest:.2f}')")
 printf '\n| measure | value |\n|---|---|\n'
 printf '| reports | %s |\n' "$count"
 printf '| produce rate (bench producer) | %s reports/s |\n' "$(echo "$produce" | json per_second)"
-printf '| processor sustained, all sinks (PostgreSQL, S3, reports.enriched) | **%s reports/s** |\n' "$proc_rate"
+printf '| processor sustained, all sinks (PostgreSQL, S3, reports.enriched): steady state, the last %s reports | **%s reports/s** |\n' "$steady_n" "$proc_rate"
+printf '| processor over the whole run, from the first report consumed (incl. start-up) | %s reports/s |\n' "$whole_rate"
 printf '| produce -> PostgreSQL commit p50 at %s reports/s | %s ms |\n' "$lat_rate" "$p50"
 printf '| produce -> PostgreSQL commit p99 at %s reports/s | %s ms |\n' "$lat_rate" "$p99"
 printf '| batches in the throughput run / mean sink time per batch | %s / %s |\n' "$batches" "$sinks"
@@ -149,4 +151,5 @@ printf '| processor warnings and errors logged (log: %s) | %s |\n' "$build/bench
 printf '| raw limit: bare librdkafka consumer | %s msgs/s |\n' "$raw_consume"
 printf '| raw limit: bare batched PostgreSQL upsert of the same rows (COPY + INSERT ON CONFLICT, 5000/batch, one connection), before / after the processor | %s / %s rows/s |\n' "$raw_pg1" "$raw_pg2"
 printf '| PostgreSQL backend CPU ms per 1,000 rows: bare upsert (before / after) vs the processor connections | %s / %s vs %s |\n' "$raw_pg_cpu1" "$raw_pg_cpu2" "$(echo "$cpu" | sed -E 's/.*postgres ([0-9.]+).*/\1/')"
-printf '| ratio processor / slowest raw limit | **%s** (goal >= 0.7) |\n' "$ratio"
+printf '| ratio processor (steady state) / slowest raw limit | **%s** (goal >= 0.7); whole run %s |\n' "$ratio" \
+  "$(python3 -c "print(f'{$whole_rate / $slowest:.2f}')")"

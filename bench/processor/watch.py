@@ -3,13 +3,15 @@
 
 One process polls the processor's /metrics, seldom until the end is near (a
 shell loop of curl, awk and cut forked ~60 processes a second, a tenth of
-this machine's CPU taken from the run it measures). Start: the first report consumed. End: the commit count
-reaching COUNT. Also samples the CPU of the stack's processes and of the
-whole machine at both ends.
+this machine's CPU taken from the run it measures). Start: the first report
+consumed. End: the commit count reaching COUNT. Also samples the CPU of the
+stack's processes and of the whole machine at both ends.
 
 usage: watch.py METRICS_URL PROCESSOR_PID COUNT TIMEOUT_SECONDS
-prints one line: seconds, CPU ms per 1,000 reports by process
-("processor 20.1, postgres 30.2, ..."), and the machine's busy share.
+prints one tab-separated line: seconds of the whole run; reports and
+seconds of its steady state (see below); CPU ms per 1,000 reports by process
+over the whole run ("processor 20.1, postgres 30.2, ..."); the machine's
+busy share.
 """
 import os
 import sys
@@ -77,15 +79,28 @@ while metric("safestream_processor_consumed_total") < 1:
         sys.exit("bench: the processor died or consumed nothing")
     time.sleep(0.01)
 t0, cpu0, m0 = time.time(), cpu_ticks(), machine()
-# Each scrape costs the processor ~1 ms of CPU: polled every 20 ms only near
-# the end (halfway to the completion the rate so far predicts, at most 0.5 s).
-while (done := metric("safestream_processor_ingest_to_commit_seconds_count")) < count:
-    if not alive() or time.time() > deadline:
-        sys.exit("bench: the processor did not finish")
-    elapsed = time.time() - t0
-    left = (count - done) * elapsed / done if done > 0 else 0.5
-    time.sleep(min(0.5, max(0.02, left / 2)))
-t1, cpu1, m1 = time.time(), cpu_ticks(), machine()
+
+
+def wait_for(target):
+    """Polls until the commit count reaches `target`; returns (count, time)
+    of the first poll that saw it. Each scrape costs the processor ~1 ms of
+    CPU: polled every 20 ms only near the target (halfway to the time the
+    rate so far predicts, at most 0.5 s)."""
+    while (done := metric("safestream_processor_ingest_to_commit_seconds_count")) < target:
+        if not alive() or time.time() > deadline:
+            sys.exit("bench: the processor did not finish")
+        elapsed = time.time() - t0
+        left = (target - done) * elapsed / done if done > 0 else 0.0
+        time.sleep(min(0.5, max(0.02, left / 2)))
+    return done, time.time()
+
+
+# Steady state: from the first commit at or past a fifth of the reports (the
+# start-up - connections, first touches of memory, empty caches - is behind)
+# to the last one.
+warm, tw = wait_for(count / 5)
+_, t1 = wait_for(count)
+cpu1, m1 = cpu_ticks(), machine()
 per1000 = ", ".join(f"{k} {1000 * 1000 * (cpu1[k] - cpu0[k]) / HZ / count:.1f}" for k in cpu1)
 busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
-print(f"{t1 - t0:.3f}\t{per1000}\t{busy:.2f}")
+print(f"{t1 - t0:.3f}\t{count - warm:.0f}\t{t1 - tw:.3f}\t{per1000}\t{busy:.2f}")
