@@ -158,6 +158,26 @@ Status KafkaProducer::send(const OutMessage& m, Callback cb) {
   return okStatus();
 }
 
+Status KafkaProducer::prepareTopics(const std::vector<std::string>& topics, std::chrono::milliseconds timeout) {
+  for (const auto& name : topics) {
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(impl_->producer.get(), name, nullptr, err));
+    if (!topic) return makeError("kafka_config", "topic " + name + ": " + err);
+    RdKafka::Metadata* md = nullptr;
+    const auto e = impl_->producer->metadata(false, topic.get(), &md, static_cast<int>(timeout.count()));
+    std::unique_ptr<RdKafka::Metadata> holder(md);
+    if (e != RdKafka::ERR_NO_ERROR) {
+      return makeError("kafka_unreachable", "no metadata for topic " + name + ": " + RdKafka::err2str(e), "", true);
+    }
+    for (const auto* t : *md->topics()) {
+      if (t->topic() == name && t->err() != RdKafka::ERR_NO_ERROR) {
+        return makeError("kafka_topic", "topic " + name + ": " + RdKafka::err2str(t->err()), "", true);
+      }
+    }
+  }
+  return okStatus();
+}
+
 std::vector<DeliveryResult> KafkaProducer::sendAndWait(const std::vector<OutMessage>& batch,
                                                        std::chrono::milliseconds timeout) {
   struct State {

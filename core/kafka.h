@@ -73,6 +73,9 @@ class KafkaProducer final : public MessageSink {
                                           std::chrono::milliseconds timeout) override;
   // Waits for all outstanding deliveries; false on timeout.
   bool flush(std::chrono::milliseconds timeout);
+  // Fetches the topics' metadata now, so that the first messages to them
+  // do not wait for it; an error names the first topic that did not answer.
+  Status prepareTopics(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
   int queueLength() const;
 
  private:
