@@ -2,8 +2,10 @@
 // rows, S3 archive contents and reports.enriched checked against the input.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "core/kafka.h"
 #include "core/report_codec.h"
@@ -131,16 +133,25 @@ TEST(ProcessorEndToEnd, ChicagoAndSpotCrimeSamplesReachEverySink) {
   EXPECT_EQ(run.daemon->stop(), 0) << run.daemon->logTail();
 }
 
-TEST(ProcessorEndToEnd, ALaterVersionUpdatesTheRowEvenWhenItsMonthChanges) {
-  auto run = testing::startProcessor("version");
-  const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
-  auto first = testing::chicagoSample(run.tag);
+// The first Chicago sample report, and a later version of it as `change` makes it.
+std::pair<std::vector<testing::SampleMessage>, std::vector<testing::SampleMessage>> reportAndLaterVersion(
+    const std::string& tag, const std::function<void(nlohmann::json&)>& change) {
+  auto first = testing::chicagoSample(tag);
   first.resize(1);
   auto later = first;
   nlohmann::json j = nlohmann::json::parse(later[0].json);
-  j["occurred_at"] = "2014-02-27T10:00:00";  // moved to the previous month (another partition)
-  j["raw_type"] = "ROBBERY";
+  change(j);
   later[0].json = j.dump();
+  return {first, later};
+}
+
+TEST(ProcessorEndToEnd, ALaterVersionUpdatesTheRowEvenWhenItsMonthChanges) {
+  auto run = testing::startProcessor("version");
+  const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
+  const auto [first, later] = reportAndLaterVersion(run.tag, [](nlohmann::json& j) {
+    j["occurred_at"] = "2014-02-27T10:00:00";  // moved to the previous month (another partition)
+    j["raw_type"] = "ROBBERY";
+  });
   testing::produceAll(bootstrap, first);
   const std::string where = "source_id = '" + first[0].sourceId + "'";
   ASSERT_TRUE(testing::waitUntil([&] { return testing::pgScalar("SELECT count(*) FROM reports WHERE " + where) == 1; }, 60s));
@@ -158,12 +169,7 @@ TEST(ProcessorEndToEnd, ALaterVersionUpdatesTheRowEvenWhenItsMonthChanges) {
 TEST(ProcessorEndToEnd, ARowStoredOutsideTheProcessorsBookkeepingIsUpdatedNotDuplicated) {
   auto run = testing::startProcessor("outside");
   const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
-  auto first = testing::chicagoSample(run.tag);
-  first.resize(1);
-  auto later = first;
-  nlohmann::json j = nlohmann::json::parse(later[0].json);
-  j["raw_type"] = "ROBBERY";
-  later[0].json = j.dump();
+  const auto [first, later] = reportAndLaterVersion(run.tag, [](nlohmann::json& j) { j["raw_type"] = "ROBBERY"; });
   testing::produceAll(bootstrap, first);
   const std::string where = "source_id = '" + first[0].sourceId + "'";
   ASSERT_TRUE(testing::waitUntil([&] { return testing::pgScalar("SELECT count(*) FROM reports WHERE " + where) == 1; }, 60s));
