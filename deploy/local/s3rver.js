@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Starts the s3rver S3 emulator with this stack's own key pair instead of the
-// emulator's built-in public one (S3RVER/S3RVER): the pair comes from the
+// emulator's built-in public pair (revoked below): the pair comes from the
 // environment (SAFESTREAM_S3_ACCESS_KEY, SAFESTREAM_S3_SECRET_KEY; stack.sh
 // generates it once per stack), never from argv or this file. Arguments are
 // s3rver's own.
