@@ -8,10 +8,11 @@
 // State is in memory, keyed by S2 level-13 cell and `window`-long slot of
 // event time (a match is looked for in the cell and those of its 8
 // neighbours within the radius, in the report's slot and the two beside it:
-// a few small buckets, no scan of a busy cell's history), and bounded: beyond `maxEntries` the oldest-inserted
-// entries are forgotten. State is lost on restart (documented
-// in docs/processor.md); exact (source, source_id) duplicates do not need it
-// because they share a deterministic id and are upserted.
+// a few small buckets, no scan of a busy cell's history), and bounded:
+// beyond `maxEntries` the oldest-inserted entries are forgotten. State is
+// lost on restart (documented in docs/processor.md); exact (source,
+// source_id) duplicates do not need it because they share a deterministic
+// id and are upserted.
 // Not thread-safe: used by the pipeline thread only.
 #include <chrono>
 #include <cstdint>

@@ -24,16 +24,23 @@ Pipeline::Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<Rep
   source_.setRevokeHandler([this] { onRevoked(); });
 }
 
+namespace {
+// Lowers each partition's entry in `first` to the smallest offset among `msgs`.
+void noteFirstOffsets(core::OffsetMap& first, const std::vector<core::InMessage>& msgs) {
+  for (const auto& m : msgs) {
+    auto [it, fresh] = first.try_emplace({m.topic, m.partition}, m.offset);
+    if (!fresh) it->second = std::min(it->second, m.offset);
+  }
+}
+}  // namespace
+
 void Pipeline::rewindDropped(const std::vector<core::InMessage>& dropped) {
   // The same poll may have run the revoke and then fetched from the new
   // assignment (starting at the committed offsets): those messages are
   // dropped here, so the partitions are rewound to them. Seeking a partition
   // no longer assigned fails harmlessly.
   core::OffsetMap first;
-  for (const auto& m : dropped) {
-    auto [it, fresh] = first.try_emplace({m.topic, m.partition}, m.offset);
-    if (!fresh) it->second = std::min(it->second, m.offset);
-  }
+  noteFirstOffsets(first, dropped);
   for (const auto& [tp, off] : first) {
     if (auto s = source_.seek({{tp, off}}); !s.ok()) {
       core::log::debug("rewind_skipped", {{"partition", tp.partition}, {"error", s.error().message}});
@@ -157,10 +164,7 @@ bool Pipeline::writeAll(Prepared& p) {
         rewindDropped(stray);
         break;
       }
-      for (const auto& m : stray) {
-        auto [it, fresh] = discarded_.try_emplace({m.topic, m.partition}, m.offset);
-        if (!fresh) it->second = std::min(it->second, m.offset);
-      }
+      noteFirstOffsets(discarded_, stray);
     }
     if (p.done) break;
     delay = std::min(delay * 2, settings_.backoffMax);

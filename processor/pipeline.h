@@ -7,9 +7,10 @@
 // sink never overlap, and each sink sees the batches in order). Up to two
 // batches are in flight: a sink starts batch N+1 as soon as it has written
 // N (a sink that asks for it, after N's commit), so the slowest sink writes
-// back to back instead of waiting for the others at every batch. A failing sink pauses consumption, marks the processor not ready and
-// is retried with exponential backoff until it succeeds or shutdown is
-// requested (then nothing is committed and the batch is read again later).
+// back to back instead of waiting for the others at every batch. A failing
+// sink pauses consumption, marks the processor not ready and is retried
+// with exponential backoff until it succeeds or shutdown is requested (then
+// nothing is committed and the batch is read again later).
 //
 // Written against RecordSource, core::MessageSink (DLQ) and ReportSink so the
 // same code runs on in-memory fakes (unit tests) and real adapters.
