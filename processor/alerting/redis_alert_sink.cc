@@ -246,13 +246,14 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   // changed (below), so a failure in between counts nothing twice and
   // loses nothing. One set per day instead of one key per report: a
   // command per day rather than per report, and the sets expire as a whole.
-  std::map<std::string, std::vector<std::size_t>> byDay;  // seen-set key -> indexes into events
+  std::map<std::chrono::sys_days, std::vector<std::size_t>> byDay;  // event day -> indexes into events
   for (std::size_t i = 0; i < events.size(); ++i) {
-    byDay[options_.surgeKeyPrefix + "seen:" + core::formatTimestamp(events[i].report->occurredAt).substr(0, 10)]
-        .push_back(i);
+    byDay[std::chrono::floor<std::chrono::days>(events[i].report->occurredAt)].push_back(i);
   }
   std::vector<std::vector<std::string>> checks;
-  for (const auto& [key, idx] : byDay) {
+  for (const auto& [day, idx] : byDay) {
+    const std::string key =
+        options_.surgeKeyPrefix + "seen:" + core::formatTimestamp(core::Timestamp(day)).substr(0, 10);
     auto& c = checks.emplace_back(std::vector<std::string>{"SMISMEMBER", key});
     c.reserve(idx.size() + 2);
     for (auto i : idx) c.push_back(events[i].report->id.value);
@@ -262,9 +263,10 @@ core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
   std::vector<Event> fresh;
   std::vector<std::vector<std::string>> markSeen;  // SADD per day, run with the state saves
   std::unordered_set<std::string_view> freshIds;   // a report twice in one batch counts once
-  std::size_t day = 0;
-  for (const auto& [key, idx] : byDay) {
-    const auto& reply = (*seen)[day++];
+  std::size_t d = 0;
+  for (const auto& [day, idx] : byDay) {
+    const std::string& key = checks[d][1];
+    const auto& reply = (*seen)[d++];
     if (reply.type != core::RedisReply::Type::array || reply.elements.size() != idx.size()) {
       return redisFailure(core::makeError("redis_error", "SMISMEMBER " + key + ": unexpected reply " + reply.str),
                           metrics_);
