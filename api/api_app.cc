@@ -14,6 +14,8 @@
 #include "api/postgres_store.h"
 #include "api/redis_alert_listener.h"
 #include "api/redis_state.h"
+#include "api/stats_cache.h"
+#include "api/web_app.h"
 #include "core/admin_server.h"
 #include "core/kafka.h"
 #include "core/log.h"
@@ -82,11 +84,15 @@ struct ApiApp::Impl {
   PgPool pg;
   PostgresReportStore reports;
   PostgresSubscriptionStore subscriptions;
+  core::SystemClock clock;
+  PostgresStatsStore statsPg;
+  CachingStatsStore statsCache;
   RedisPool redis;
   RedisRateLimiter limiter;
   RedisIdempotencyStore idempotency;
   RedisAlertHistory history;
   AlertHub hub;
+  WebApp web;
   RedisAlertListener listener;
   ReadinessProber readiness;
   std::unique_ptr<ApiService> service;
@@ -102,20 +108,29 @@ struct ApiApp::Impl {
         pg(c.pgUrl, c.pgStatementTimeoutMs),
         reports(pg),
         subscriptions(pg),
+        statsPg(pg),
+        statsCache(statsPg, clock, std::chrono::seconds(c.statsCacheSeconds)),
         redis(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
         limiter(redis, c.rateLimitPerMinute, c.rateLimitBurst),
         idempotency(redis),
         history(redis),
+        web(WebAppOptions{c.webRoot, c.webTileUrl, c.webTileAttribution}),
         listener(c.redisUrl, hub, &metrics),
         readiness(core::KafkaSettings{c.kafkaBootstrap, {}}, pg, redis, listener) {
     ServiceDeps d;
     d.publisher = &publisher;
     d.reports = &reports;
     d.subscriptions = &subscriptions;
+    d.stats = c.statsCacheSeconds > 0 ? static_cast<StatsStore*>(&statsCache) : &statsPg;
     d.rateLimiter = c.rateLimitPerMinute > 0 ? &limiter : nullptr;
     d.idempotency = &idempotency;
     d.alerts = &history;
     d.metrics = &metrics;
+    d.web = &web;
+    if (!web.built()) {
+      core::log::warn("web_app_not_built", {{"web_root", c.webRoot},
+                                            {"message", "no index.html there; / answers 404 until the app is built"}});
+    }
     auto text = [](int status, std::string contentType, std::string body) {
       HttpResponse r;
       r.status = status;

@@ -1,11 +1,18 @@
 #include "api/api_config.h"
 
+#include <filesystem>
+
 #include "core/cli.h"
 
 namespace safestream::api {
 
 ApiConfig parseApiConfig(int argc, char** argv) {
   ApiConfig c;
+  // Like the processor's data paths, the default points into this build for
+  // the local stack: deploy/local/build.sh builds web/ into <build>/web; a
+  // web/dist in the source tree is the fallback. Deployments set
+  // SAFESTREAM_API_WEB_ROOT.
+  c.webRoot = SAFESTREAM_DEFAULT_WEB_ROOT;
   CLI::App app{"SafeStream API: citizen reports, subscriptions, live alerts (REST + WebSocket), Open311 GeoReport v2",
                "safestream-api"};
   core::addOption(app, "--kafka-bootstrap", c.kafkaBootstrap, "SAFESTREAM_KAFKA_BOOTSTRAP", "Kafka bootstrap servers")->required();
@@ -47,8 +54,22 @@ ApiConfig parseApiConfig(int argc, char** argv) {
   core::addOption(app, "--ws-max-queue", c.wsMaxQueue, "SAFESTREAM_API_WS_MAX_QUEUE",
                   "Alerts queued for a WebSocket client that does not read before it is closed with 1008")
       ->check(CLI::Range(1, 1000000));
+  core::addOption(app, "--stats-cache-seconds", c.statsCacheSeconds, "SAFESTREAM_API_STATS_CACHE_SECONDS",
+                  "How long an answer of /v1/stats/* is reused for the same question; 0: every request queries PostgreSQL")
+      ->check(CLI::Range(0, 86400));
+  auto* webRoot = core::addOption(app, "--web-root", c.webRoot, "SAFESTREAM_API_WEB_ROOT",
+                                  "Folder of the built web app, served at / (a folder without index.html: / answers 404)");
+  core::addOption(app, "--web-tile-url", c.webTileUrl, "SAFESTREAM_API_WEB_TILE_URL",
+                  "Map tile URL template for the web app, e.g. https://{s}.tile.example.org/{z}/{x}/{y}.png; "
+                  "empty: no tiles, the city boundaries are the map");
+  core::addOption(app, "--web-tile-attribution", c.webTileAttribution, "SAFESTREAM_API_WEB_TILE_ATTRIBUTION",
+                  "Attribution shown with the tiles of --web-tile-url");
   core::addLogLevelOption(app, c.logLevel);
   core::parseCommandLine(app, argc, argv);
+  if (webRoot->count() == 0 && !std::filesystem::exists(c.webRoot + "/index.html") &&
+      std::filesystem::exists(std::string(SAFESTREAM_SOURCE_WEB_DIST) + "/index.html")) {
+    c.webRoot = SAFESTREAM_SOURCE_WEB_DIST;
+  }
   return c;
 }
 

@@ -9,6 +9,8 @@
 
 #include "api/api_metrics.h"
 #include "api/citizen_report.h"
+#include "api/static_files.h"
+#include "api/web_app.h"
 #include "core/fingerprint.h"
 #include "core/log.h"
 #include "core/report_id.h"
@@ -138,6 +140,13 @@ ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
     r.headers.emplace_back("Upgrade", "websocket");
     respond(std::move(r));
   });
+  router_.add("GET", "/v1/web-config", bind(&ApiService::webConfig));
+  for (auto [path, kind] : {std::pair{"/v1/stats/heatmap", StatsKind::heatmap}, {"/v1/stats/trends", StatsKind::trends},
+                            {"/v1/stats/neighbourhoods", StatsKind::neighbourhoods},
+                            {"/v1/stats/categories", StatsKind::categories}, {"/v1/stats/hours", StatsKind::hours},
+                            {"/v1/stats/change", StatsKind::change}}) {
+    router_.add("GET", path, [this, kind](HttpRequest& req, Responder respond) { stats(kind, req, std::move(respond)); });
+  }
   router_.add("GET", "/open311/v2/services.json", bind(&ApiService::open311Services));
   router_.add("GET", "/open311/v2/services/{code}.json", bind(&ApiService::open311Service));
   router_.add("POST", "/open311/v2/requests.json", bind(&ApiService::open311Post));
@@ -149,10 +158,14 @@ ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
 void ApiService::handle(HttpRequest req, Responder respond) {
   const bool open311 = req.path.rfind("/open311/", 0) == 0;
   auto match = router_.match(req);
+  // What no route claims may be one of the web app's files.
+  const bool web = !match.route && match.error.status == 404 && deps_.web && !open311 &&
+                   req.path.rfind("/v1/", 0) != 0 &&
+                   (req.method == "GET" || req.method == "HEAD");
   if (deps_.metrics) {
     // Label by route pattern, never by raw path (ids would explode the series).
     auto* metrics = deps_.metrics;
-    const std::string route = match.route ? match.route->pattern : "unmatched";
+    const std::string route = match.route ? match.route->pattern : web ? "static" : "unmatched";
     const std::string method = req.method;
     const auto start = std::chrono::steady_clock::now();
     respond = [metrics, route, method, start, inner = std::move(respond)](HttpResponse r) {
@@ -160,6 +173,15 @@ void ApiService::handle(HttpRequest req, Responder respond) {
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       inner(std::move(r));
     };
+  }
+  if (web) {
+    try {
+      respond(deps_.web->serve(req));
+    } catch (const std::exception& e) {
+      core::log::error("static_file_exception", {{"path", req.path}, {"message", std::string(e.what())}});
+      respond(errorResponse(500, "internal", "internal error"));
+    }
+    return;
   }
   if (!match.route) {
     respond(open311 ? toOpen311Error(std::move(match.error)) : std::move(match.error));
@@ -471,6 +493,24 @@ void ApiService::listAlerts(HttpRequest& req, Responder respond) {
   const std::string next = entries->empty() ? after : entries->back().cursor;
   body += "],\"next_cursor\":" + (next.empty() ? std::string("null") : jsonString(next)) + "}";
   respond(jsonResponse(200, std::move(body)));
+}
+
+void ApiService::webConfig(HttpRequest&, Responder respond) {
+  auto r = jsonResponse(200, deps_.web ? deps_.web->configJson() : webConfigJson("", ""));
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  respond(std::move(r));
+}
+
+void ApiService::stats(StatsKind kind, HttpRequest& req, Responder respond) {
+  auto q = parseStatsRequest(kind, req.query, deps_.clock->now(), deps_.statsCities);
+  if (!q) return respond(fromError(q.error()));
+  if (!deps_.stats) return respond(storeError(core::Error{"no_store", "no statistics store", "", true}, "the statistics store"));
+  auto rows = deps_.stats->stats(*q);
+  if (!rows) return respond(storeError(rows.error(), "the statistics store"));
+  auto r = jsonResponse(200, statsJson(*q, *rows));
+  // Public numbers that move slowly: browsers and proxies may reuse them briefly.
+  r.headers.emplace_back("Cache-Control", "public, max-age=30");
+  respond(std::move(r));
 }
 
 // ---- Open311 GeoReport v2 ----------------------------------------------------

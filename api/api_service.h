@@ -17,16 +17,22 @@
 namespace safestream::api {
 
 class ApiMetrics;
+class WebApp;
 
 struct ServiceDeps {
   ReportPublisher* publisher = nullptr;
   ReportStore* reports = nullptr;
   SubscriptionStore* subscriptions = nullptr;
+  StatsStore* stats = nullptr;              // null: /v1/stats/* answer 503
+  StatsCityLookup statsCities;              // empty: any city slug is accepted
   RateLimiter* rateLimiter = nullptr;       // null: no rate limit
   IdempotencyStore* idempotency = nullptr;  // null: Idempotency-Key ignored
   AlertHistory* alerts = nullptr;
   const core::Clock* clock = nullptr;
   ApiMetrics* metrics = nullptr;            // may be null in tests
+  // The web app's static files: GET/HEAD of a path no route matches. Null:
+  // such paths answer 404 and /v1/web-config says no tiles.
+  WebApp* web = nullptr;
   // Extra routes served by the transport owner (/metrics, /healthz, /readyz, /openapi.yaml).
   std::vector<Route> extraRoutes;
 };
@@ -56,6 +62,8 @@ class ApiService {
   void patchSubscription(HttpRequest& req, Responder respond);
   void deleteSubscription(HttpRequest& req, Responder respond);
   void listAlerts(HttpRequest& req, Responder respond);
+  void webConfig(HttpRequest& req, Responder respond);
+  void stats(StatsKind kind, HttpRequest& req, Responder respond);
   void open311Services(HttpRequest& req, Responder respond);
   void open311Service(HttpRequest& req, Responder respond);
   void open311Post(HttpRequest& req, Responder respond);

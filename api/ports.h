@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/report_query.h"
+#include "api/stats_query.h"
 #include "core/report.h"
 #include "core/result.h"
 #include "core/subscription.h"
@@ -32,6 +33,14 @@ class ReportStore {
   virtual ~ReportStore() = default;
   virtual core::Result<std::optional<PublicReport>> get(const std::string& id) = 0;
   virtual core::Result<ReportPage> query(const ReportQuery& q) = 0;
+};
+
+// The dashboard's statistics: runs statsSql(request) and hands back its rows
+// (columns per kind, see StatsRow). Bounded by the statement timeout.
+class StatsStore {
+ public:
+  virtual ~StatsStore() = default;
+  virtual core::Result<std::vector<StatsRow>> stats(const StatsRequest& request) = 0;
 };
 
 class SubscriptionStore {

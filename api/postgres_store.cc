@@ -165,6 +165,47 @@ core::Result<ReportPage> PostgresReportStore::query(const ReportQuery& q) {
   });
 }
 
+PostgresStatsStore::PostgresStatsStore(PgPool& pool) : pool_(pool) {}
+
+core::Result<std::vector<StatsRow>> PostgresStatsStore::stats(const StatsRequest& request) {
+  const SqlStatement sql = statsSql(request);
+  return pool_.impl().run<std::vector<StatsRow>>([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_params(sql.text, pqxx::prepare::make_dynamic_params(sql.params));
+    std::vector<StatsRow> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      StatsRow r;
+      switch (request.kind) {
+        case StatsKind::heatmap:
+        case StatsKind::trends:
+        case StatsKind::categories:
+          r.key = row[0].as<std::string>();
+          r.count = row[1].as<long long>();
+          break;
+        case StatsKind::change:
+          r.key = row[0].as<std::string>();
+          r.count = row[1].as<long long>();
+          r.previous = row[2].as<long long>();
+          break;
+        case StatsKind::neighbourhoods:
+          r.key2 = row[0].as<std::string>();
+          r.key = row[1].as<std::string>();
+          r.count = row[2].as<long long>();
+          r.previous = row[3].as<long long>();
+          break;
+        case StatsKind::hours:
+          r.weekday = row[0].as<int>();
+          r.hour = row[1].as<int>();
+          r.count = row[2].as<long long>();
+          break;
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
 PostgresSubscriptionStore::PostgresSubscriptionStore(PgPool& pool) : pool_(pool) {}
 
 namespace {

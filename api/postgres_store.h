@@ -38,6 +38,15 @@ class PostgresReportStore final : public ReportStore {
   PgPool& pool_;
 };
 
+class PostgresStatsStore final : public StatsStore {
+ public:
+  explicit PostgresStatsStore(PgPool& pool);
+  core::Result<std::vector<StatsRow>> stats(const StatsRequest& request) override;
+
+ private:
+  PgPool& pool_;
+};
+
 class PostgresSubscriptionStore final : public SubscriptionStore {
  public:
   explicit PostgresSubscriptionStore(PgPool& pool);
