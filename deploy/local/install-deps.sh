@@ -3,6 +3,7 @@
 # when everything is already there. Run as root on Debian 12.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
 
 debs=(
   # build
@@ -16,6 +17,9 @@ debs=(
   util-linux procps iproute2 wrk nginx-light
   # tests/ops (deployment-file and dashboard checks)
   python3-yaml
+  # tests/browser and bench/web: the web app in a real browser (puppeteer-core
+  # drives this one; it never downloads a browser of its own)
+  chromium
 )
 
 missing=()
@@ -41,11 +45,18 @@ if ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 
-# npm packages, pinned by package-lock.json; reinstalled only when the lock changes.
-stamp="$here/node_modules/.lock-sha256"
-want="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  echo "install-deps: npm ci (s3rver)"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  echo "$want" > "$stamp"
-fi
+# npm packages, pinned by each folder's package-lock.json; reinstalled only
+# when that lock changes: the local stack's tools (s3rver) and the web app's
+# libraries and browser-test drivers (web/).
+npm_ci() {
+  local dir=$1 what=$2
+  local stamp="$dir/node_modules/.lock-sha256"
+  local want; want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    echo "install-deps: npm ci ($what)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci "$here" "s3rver"
+npm_ci "$root/web" "web app: leaflet, chart.js, puppeteer-core, axe-core"

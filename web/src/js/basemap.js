@@ -1,0 +1,76 @@
+// A Leaflet map whose base layer needs no tile server: the city's
+// neighbourhood boundaries (GET /v1/cities/{id}/boundaries) drawn as the
+// map. A tile layer is added only when the server configures one
+// (GET /v1/web-config tile_url), and then it comes from that URL only.
+import { loadBoundaries, loadWebConfig } from './cities.js';
+import { placeName } from './format.js';
+
+const L = () => window.L;
+
+export function boundsOf(bbox) {
+  const [w, s, e, n] = bbox;
+  return L().latLngBounds([s, w], [n, e]);
+}
+
+export async function createMap(container, city, { onNeighbourhood } = {}) {
+  const map = L().map(container, {
+    zoomSnap: 0.5,
+    keyboard: true,
+    attributionControl: true,
+    // SVG: each report dot is an element (focus rings, tests, print).
+    preferCanvas: false,
+    worldCopyJump: false,
+  });
+  map.attributionControl.setPrefix('');
+  const handle = { map, boundaryLayer: null, city: null };
+  const config = await loadWebConfig();
+  if (config.tile_url) {
+    L().tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
+  }
+  handle.hasTiles = Boolean(config.tile_url);
+  await setCity(handle, city, { onNeighbourhood });
+  return handle;
+}
+
+export async function setCity(handle, city, { onNeighbourhood, keepView = false } = {}) {
+  const { map } = handle;
+  handle.city = city;
+  if (!keepView) map.fitBounds(boundsOf(city.bbox), { animate: false });
+  if (handle.boundaryLayer) { handle.boundaryLayer.remove(); handle.boundaryLayer = null; }
+  const geo = await loadBoundaries(city.id);
+  if (handle.city !== city) return handle;
+  if (geo && geo.features) {
+    handle.boundaryLayer = L().geoJSON(geo, {
+      interactive: Boolean(onNeighbourhood),
+      style: () => ({
+        color: '#5d6f83', weight: 1, opacity: 0.9,
+        fillColor: handle.hasTiles ? '#ffffff' : '#fbfcfd', fillOpacity: handle.hasTiles ? 0.05 : 1,
+      }),
+      onEachFeature: (f, layer) => {
+        const name = f.properties && (f.properties.name || f.properties.community);
+        if (name) layer.bindTooltip(placeName(name), { sticky: true, direction: 'top', opacity: 0.9 });
+        if (onNeighbourhood && name) layer.on('click', () => onNeighbourhood(name));
+      },
+    }).addTo(map);
+    handle.boundaryLayer.bringToBack();
+  }
+  map.attributionControl.addAttribution(`Boundaries: ${city.name}`);
+  return handle;
+}
+
+// The visible area as the API's bbox parameter (w,s,e,n), clamped to the
+// world and rounded so that repeated pans hit the same cache entries.
+export function bboxParam(map) {
+  const b = map.getBounds();
+  const r = (x) => Math.round(x * 1e4) / 1e4;
+  const w = Math.max(-180, b.getWest()), e = Math.min(180, b.getEast());
+  const s = Math.max(-85, b.getSouth()), n = Math.min(85, b.getNorth());
+  return [r(w), r(s), r(e), r(n)].join(',');
+}
+
+// S2 level for the heat map so a cell is a few dozen pixels wide: level 13
+// is ~1 km, each level halves the edge.
+export function heatLevel(map) {
+  const z = map.getZoom();
+  return Math.max(6, Math.min(16, Math.round(z + 0.5)));
+}

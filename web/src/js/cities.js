@@ -1,0 +1,39 @@
+// Cities, their neighbourhood boundaries and the page's configuration, each
+// fetched once. Without GET /v1/cities (an older server) the app still works
+// with a built-in list of the cities whose samples ship with SafeStream.
+import { api, optional } from './api.js';
+
+const FALLBACK = [
+  { id: 'chicago', name: 'Chicago', zone: 'America/Chicago', bbox: [-87.94, 41.64, -87.52, 42.03], neighbourhoods: [] },
+  { id: 'austin', name: 'Austin', zone: 'America/Chicago', bbox: [-97.94, 30.1, -97.56, 30.52], neighbourhoods: [] },
+];
+
+let citiesPromise = null;
+let configPromise = null;
+const boundaries = new Map();
+
+export function loadCities() {
+  if (!citiesPromise) {
+    citiesPromise = optional(api.get('/v1/cities')).then((r) => (r && r.cities && r.cities.length ? r.cities : FALLBACK));
+  }
+  return citiesPromise;
+}
+
+export function loadWebConfig() {
+  if (!configPromise) {
+    configPromise = optional(api.get('/v1/web-config')).then((r) => r || { tile_url: null, tile_attribution: null });
+  }
+  return configPromise;
+}
+
+// GeoJSON FeatureCollection of the city's neighbourhoods, or null.
+export function loadBoundaries(cityId) {
+  if (!boundaries.has(cityId)) {
+    boundaries.set(cityId, optional(api.get(`/v1/cities/${encodeURIComponent(cityId)}/boundaries`)).catch(() => null));
+  }
+  return boundaries.get(cityId);
+}
+
+const KEY = 'safestream.city';
+export function savedCity() { try { return localStorage.getItem(KEY); } catch { return null; } }
+export function saveCity(id) { try { localStorage.setItem(KEY, id); } catch { /* private mode */ } }
