@@ -14,6 +14,7 @@ set -a; source "${SAFESTREAM_ENV_FILE:-$here/.env}"; set +a
 cat <<INFO
 
 SafeStream is running.
+  web app          $SAFESTREAM_API_URL/            (open it in a browser: map, report, alerts, dashboard)
   API              $SAFESTREAM_API_URL            (try: curl $SAFESTREAM_API_URL/healthz)
   metrics          $SAFESTREAM_INGEST_METRICS_URL  (ingest)
                    $SAFESTREAM_PROCESSOR_METRICS_URL  (processor)

@@ -90,8 +90,10 @@ test('an alert for a drawn circle arrives live, and a dropped connection resumes
   assert.ok(order.indexOf(second.id) < order.indexOf(first.id), 'newest first');
   await screenshot(page, 'live-after-reconnect-desktop');
 
-  // The page's API was killed on purpose: its requests failed meanwhile.
-  const problems = problemsOf(page).filter((p) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|Failed to load resource/.test(p));
+  // The page's API was killed on purpose: its WebSocket and any request
+  // meanwhile failed; nothing else may have.
+  const problems = problemsOf(page, [/^net::ERR_CONNECTION_REFUSED /, /^net::ERR_EMPTY_RESPONSE /])
+    .filter((p) => !/^console error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/v1\/subscriptions\/[^']+' failed/.test(p));
   assert.deepEqual(problems, []);
 
   // On a phone, the same browser storage shows the same feed.
@@ -105,10 +107,13 @@ test('an alert for a drawn circle arrives live, and a dropped connection resumes
   assert.deepEqual(problemsOf(phone), []);
 
   // Manage: pause, then delete; the server forgets it.
-  await phone.click(`#subs-list li[data-id="${subId}"] button.secondary`); // Pause
-  await waitFor(async () => (await phone.evaluate(() => JSON.parse(localStorage.getItem('safestream.subscriptions.v1'))[0].paused)) === true, { what: 'paused' });
-  await waitFor(() => phone.$(`#subs-list li[data-id="${subId}"] button.danger`), { what: 'the delete button' });
-  await phone.click(`#subs-list li[data-id="${subId}"] button.danger`);
+  await phone.waitForSelector(`#subs-list li[data-id="${subId}"] button[data-action=pause]`);
+  await phone.click(`#subs-list li[data-id="${subId}"] button[data-action=pause]`);
+  await waitFor(async () => (await phone.evaluate(() => JSON.parse(localStorage.getItem('safestream.subscriptions.v1'))[0].paused)) === true,
+    { what: 'paused', timeout: 5000 }).catch(async (e) => { await screenshot(phone, 'alerts-pause-failed-phone'); throw e; });
+  await waitFor(async () => (await connState(phone, subId)) === 'paused', { what: 'the live feed paused' });
+  await phone.waitForSelector(`#subs-list li[data-id="${subId}"] button[data-action=delete]`);
+  await phone.click(`#subs-list li[data-id="${subId}"] button[data-action=delete]`);
   await waitFor(async () => (await fetch(`${otherApi.url}/v1/subscriptions/${subId}`, { headers: { Authorization: `Bearer ${token}` } })).status === 404,
     { what: 'the subscription deleted on the server' });
   assert.deepEqual(await phone.evaluate(() => JSON.parse(localStorage.getItem('safestream.subscriptions.v1'))), []);

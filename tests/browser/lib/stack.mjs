@@ -94,22 +94,11 @@ export async function startApi(env, { port } = {}) {
   const metrics = await freePort();
   const web = path.join(BUILD_DIR, 'web');
   if (!fs.existsSync(path.join(web, 'index.html'))) throw new Error(`${web}/index.html is missing: build (deploy/local/build.sh) stages the web app`);
-  // TEMP (until --web-root is on main): SAFESTREAM_BROWSER_DEV_FRONT=1 puts
-  // web/tools/dev-server.mjs in front of an API without --web-root.
-  const front = process.env.SAFESTREAM_BROWSER_DEV_FRONT === '1';
-  const apiPort = front ? (startApi.backs ||= new Map()).get(port) || await freePort() : port;
-  if (front) startApi.backs.set(port, apiPort);
   const d = new Daemon(`api-${port}`, path.join(BUILD_DIR, 'api/safestream-api'),
-    ['--port', String(apiPort), '--metrics-port', String(metrics), ...(front ? [] : ['--web-root', web]), '--log-level', 'warn'], env);
+    ['--port', String(port), '--metrics-port', String(metrics), '--web-root', web, '--log-level', 'warn'], env);
   d.start();
   d.port = port;
   d.url = `http://127.0.0.1:${port}`;
-  if (front && !(startApi.fronts ||= new Map()).has(port)) {
-    const f = new Daemon(`front-${port}`, process.execPath, [path.join(SOURCE_DIR, 'web/tools/dev-server.mjs'), web, `http://127.0.0.1:${apiPort}`, String(port)]);
-    f.start();
-    startApi.fronts.set(port, f);
-    process.on('exit', () => f.child.kill());
-  }
   await d.waitHealthy(`${d.url}/healthz`);
   return d;
 }

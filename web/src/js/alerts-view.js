@@ -293,11 +293,11 @@ async function renderList() {
     const row = el('div', { class: 'row' });
     if (remote) {
       row.append(
-        el('button', { type: 'button', class: 'secondary', 'aria-label': `${s.paused ? 'Resume' : 'Pause'} alerts for ${title}`,
+        el('button', { type: 'button', class: 'secondary', 'data-action': s.paused ? 'resume' : 'pause', 'aria-label': `${s.paused ? 'Resume' : 'Pause'} alerts for ${title}`,
           onclick: () => subscriptions.update(s.id, { paused: !s.paused }) }, s.paused ? 'Resume' : 'Pause'),
-        el('button', { type: 'button', class: 'secondary', 'aria-label': `Change alerts for ${title}`, onclick: () => startEditing(s.id, remote) }, 'Change'));
+        el('button', { type: 'button', class: 'secondary', 'data-action': 'change', 'aria-label': `Change alerts for ${title}`, onclick: () => startEditing(s.id, remote) }, 'Change'));
     }
-    row.append(el('button', { type: 'button', class: 'danger', 'aria-label': `${gone ? 'Forget' : 'Delete'} alerts for ${title}`,
+    row.append(el('button', { type: 'button', class: 'danger', 'data-action': gone ? 'forget' : 'delete', 'aria-label': `${gone ? 'Forget' : 'Delete'} alerts for ${title}`,
       onclick: () => remove(s.id, gone) }, gone ? 'Forget' : 'Delete'));
     li.append(row);
     return li;

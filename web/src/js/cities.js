@@ -12,9 +12,16 @@ let citiesPromise = null;
 let configPromise = null;
 const boundaries = new Map();
 
+// True once GET /v1/cities answered: the server knows its cities, so the
+// statistics can filter by city= (else by the city's bounding box).
+export let serverCities = false;
+
 export function loadCities() {
   if (!citiesPromise) {
-    citiesPromise = optional(api.get('/v1/cities')).then((r) => (r && r.cities && r.cities.length ? r.cities : FALLBACK));
+    citiesPromise = optional(api.get('/v1/cities')).then((r) => {
+      serverCities = Boolean(r && r.cities && r.cities.length);
+      return serverCities ? r.cities : FALLBACK;
+    });
   }
   return citiesPromise;
 }

@@ -5,6 +5,7 @@
 // numbers (the accessible view, and what the browser tests compare to SQL).
 import { api, optional } from './api.js';
 import { createMap, setCity, boundsOf } from './basemap.js';
+import { serverCities } from './cities.js';
 import { categoryPicker } from './categories.js';
 import { el, categoryName, placeName, number, percent, dayStart, dayEnd, dateInput } from './format.js';
 
@@ -60,23 +61,28 @@ function schedule() {
   timer = setTimeout(() => refresh().catch((e) => ctx.error(e.message)), 150);
 }
 
+// The common filters of every /v1/stats/* request. A server that lists its
+// cities filters by city= (and neighbourhood=); an older one by the city's
+// bounding box.
 export function filters() {
   const f = form.elements;
-  return {
-    city: ctx.city.id,
-    neighbourhood: f.neighbourhood.value,
-    since: dayStart(f.from.value),
-    until: dayEnd(f.to.value),
-    category: cats.values(),
-  };
+  const q = { since: dayStart(f.from.value), until: dayEnd(f.to.value), category: cats.values() };
+  if (serverCities) {
+    q.city = ctx.city.id;
+    if (f.neighbourhood.value) q.neighbourhood = f.neighbourhood.value;
+  } else {
+    q.bbox = ctx.city.bbox.join(',');
+  }
+  return q;
 }
 
 async function refresh() {
   const mine = ++seq;
   const q = filters();
+  ctx.dashboardQuery = q; // what the browser tests compare with SQL
   const get = (path, extra = {}) => optional(api.get(path, { query: { ...q, ...extra } }));
   const [heatmap, months, years, neigh, categories, hours, change] = await Promise.all([
-    get('/v1/stats/heatmap', { bbox: ctx.city.bbox.join(',') }),
+    get('/v1/stats/heatmap', q.bbox ? {} : { bbox: ctx.city.bbox.join(',') }),
     get('/v1/stats/trends', { interval: 'month' }),
     get('/v1/stats/trends', { interval: 'year' }),
     get('/v1/stats/neighbourhoods', { limit: 10 }),
@@ -100,12 +106,15 @@ async function refresh() {
 }
 
 // ---- tables ---------------------------------------------------------------
-function table(card, caption, head, rows, numeric) {
+// rows: arrays of cell texts; keys: each row's raw key (data-key, e.g. the
+// category or month as the API names it) and values its raw numbers
+// (data-values), so tests read the numbers without parsing the text.
+function table(card, caption, head, rows, numeric, keys = [], values = []) {
   const wrap = document.querySelector(`#${card} [data-table]`);
   wrap.replaceChildren(el('table', {},
     el('caption', {}, caption),
     el('thead', {}, el('tr', {}, head.map((h, i) => el('th', { scope: 'col', class: numeric[i] ? 'num' : null }, h)))),
-    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((v, i) => (i === 0
+    el('tbody', {}, rows.map((r, ri) => el('tr', { 'data-key': keys[ri], 'data-values': values[ri] ? values[ri].join(',') : null }, r.map((v, i) => (i === 0
       ? el('th', { scope: 'row' }, v)
       : el('td', { class: numeric[i] ? 'num' : null }, v))))))));
   return wrap.firstChild;
@@ -154,7 +163,8 @@ function drawHeat(res) {
     }).bindTooltip(`${number(c.count)} reports`).addTo(heatLayer);
   }
   table('card-heatmap', `Reports per area (S2 cells of level ${res.level}), most first`, ['Area (S2 cell)', 'Latitude', 'Longitude', 'Reports'],
-    cells.map((c) => [c.cell, c.lat.toFixed(4), c.lon.toFixed(4), number(c.count)]), [0, 1, 1, 1]);
+    cells.map((c) => [c.cell, c.lat.toFixed(4), c.lon.toFixed(4), number(c.count)]), [0, 1, 1, 1],
+    cells.map((c) => c.cell), cells.map((c) => [c.count]));
 }
 
 function drawTrend(card, unit, points, label) {
@@ -166,7 +176,8 @@ function drawTrend(card, unit, points, label) {
     data: { labels: points.map(label), datasets: [{ label: 'Reports', data: points.map((p) => p.count), borderColor: BRAND, backgroundColor: unit === 'month' ? 'rgba(11,92,173,0.15)' : BRAND, fill: unit === 'month', tension: 0.25 }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
-  table(card, `Reports per ${unit}`, [unit === 'month' ? 'Month' : 'Year', 'Reports'], points.map((p) => [label(p), number(p.count)]), [0, 1]);
+  table(card, `Reports per ${unit}`, [unit === 'month' ? 'Month' : 'Year', 'Reports'], points.map((p) => [label(p), number(p.count)]), [0, 1],
+    points.map((p) => p.period), points.map((p) => [p.count]));
 }
 
 function drawNeighbourhoods(list) {
@@ -183,7 +194,8 @@ function drawNeighbourhoods(list) {
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
   table(card, 'Neighbourhoods with the most reports, and the same-length period just before', ['Neighbourhood', 'Reports', 'Period before', 'Change'],
-    list.map((n) => [placeName(n.name), number(n.count), number(n.previous), percent(n.change)]), [0, 1, 1, 1]);
+    list.map((n) => [placeName(n.name), number(n.count), number(n.previous), percent(n.change)]), [0, 1, 1, 1],
+    list.map((n) => n.name), list.map((n) => [n.count, n.previous]));
 }
 
 function drawCategories(list) {
@@ -198,7 +210,8 @@ function drawCategories(list) {
     options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
   table(card, 'Reports per category', ['Category', 'Reports', 'Share'],
-    sorted.map((c) => [categoryName(c.category), number(c.count), total ? `${((100 * c.count) / total).toFixed(1)} %` : '–']), [0, 1, 1]);
+    sorted.map((c) => [categoryName(c.category), number(c.count), total ? `${((100 * c.count) / total).toFixed(1)} %` : '–']), [0, 1, 1],
+    sorted.map((c) => c.category), sorted.map((c) => [c.count]));
 }
 
 function drawHours(cells) {
@@ -218,7 +231,8 @@ function drawHours(cells) {
   const max = Math.max(1, ...grid.flat());
   const t = table(card, 'Reports by weekday (rows) and hour of day (columns), in the city’s time zone',
     ['Weekday', ...[...Array(24).keys()].map(String), 'Total'],
-    grid.map((row, i) => [WEEKDAYS[i], ...row.map(String), number(row.reduce((a, b) => a + b, 0))]), [0, ...new Array(25).fill(1)]);
+    grid.map((row, i) => [WEEKDAYS[i], ...row.map(String), number(row.reduce((a, b) => a + b, 0))]), [0, ...new Array(25).fill(1)],
+    WEEKDAYS.map((d, i) => String(i)), grid);
   for (const tr of t.tBodies[0].rows) {
     for (let h = 1; h <= 24; h++) {
       const cell = tr.cells[h];
@@ -247,5 +261,6 @@ function drawChange(res) {
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
   table(card, 'Reports per category, this period and the same period a year before', ['Category', 'This period', 'A year before', 'Change'],
-    list.map((c) => [categoryName(c.category), number(c.current), number(c.previous), percent(c.change)]), [0, 1, 1, 1]);
+    list.map((c) => [categoryName(c.category), number(c.current), number(c.previous), percent(c.change)]), [0, 1, 1, 1],
+    list.map((c) => c.category), list.map((c) => [c.current, c.previous]));
 }
