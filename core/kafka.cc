@@ -49,6 +49,9 @@ std::unique_ptr<RdKafka::Conf> makeConf(const KafkaSettings& s, RdKafka::EventCb
   if (s.bootstrap.empty()) throw ConfigError("Kafka bootstrap servers are not set (SAFESTREAM_KAFKA_BOOTSTRAP)");
   set("bootstrap.servers", s.bootstrap);
   set("socket.timeout.ms", "10000");
+  // Latency: small requests (an alert's report, a commit) leave at once
+  // instead of waiting for Nagle's algorithm to gather more.
+  set("socket.nagle.disable", "true");
   for (const auto& [k, v] : s.extra) set(k, v);
   if (events && conf->set("event_cb", events, err) != RdKafka::Conf::CONF_OK) throw ConfigError(err);
   return conf;
@@ -215,6 +218,12 @@ bool KafkaProducer::flush(std::chrono::milliseconds timeout) {
 }
 
 int KafkaProducer::queueLength() const { return impl_->producer->outq_len(); }
+
+Result<std::string> KafkaProducer::clusterId(std::chrono::milliseconds timeout) {
+  std::string id = impl_->producer->clusterid(static_cast<int>(timeout.count()));
+  if (id.empty()) return makeError("kafka_unreachable", "the Kafka cluster id did not arrive in time", "", true);
+  return id;
+}
 
 // ---------------------------------------------------------------- consumer ---
 

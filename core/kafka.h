@@ -77,6 +77,8 @@ class KafkaProducer final : public MessageSink {
   // do not wait for it; an error names the first topic that did not answer.
   Status prepareTopics(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
   int queueLength() const;
+  // The cluster id the brokers report (names runs of a topic, e.g. in the archive).
+  Result<std::string> clusterId(std::chrono::milliseconds timeout);
 
  private:
   struct Impl;
