@@ -95,4 +95,19 @@ core::OutMessage makeDeadLetter(const core::InMessage& m, const core::Error& err
                           {{"safestream-error", error.code}}};
 }
 
+core::Status DeadLetterSink::write(const SinkBatch& batch) {
+  BatchPtr one(std::shared_ptr<const SinkBatch>(), &batch);  // non-owning: lives for this call
+  return writeAll(std::span<const BatchPtr>(&one, 1));
+}
+
+core::Status DeadLetterSink::writeAll(std::span<const BatchPtr> batches) {
+  std::vector<core::OutMessage> out;
+  for (const auto& b : batches) out.insert(out.end(), b->deadLetters.begin(), b->deadLetters.end());
+  if (out.empty()) return core::okStatus();
+  for (const auto& r : producer_.sendAndWait(out, timeout_)) {
+    if (!r.ok) return core::makeError("dlq_failed", "reports.dlq: " + r.error, "", r.retriable);
+  }
+  return core::okStatus();
+}
+
 }  // namespace safestream::processor

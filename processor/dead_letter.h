@@ -7,6 +7,7 @@
 #include "core/kafka.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "processor/report_sink.h"
 
 namespace safestream::processor {
 
@@ -20,5 +21,21 @@ std::string dlqReason(const core::Error& error);
 
 core::OutMessage makeDeadLetter(const core::InMessage& original, const core::Error& error, core::Timestamp now,
                                 const std::string& dlqTopic = "reports.dlq");
+
+// The DLQ lane's sink: a batch's dead letters to reports.dlq, acknowledged
+// by the broker before the lane calls them durable.
+class DeadLetterSink final : public ReportSink {
+ public:
+  DeadLetterSink(core::MessageSink& producer, std::chrono::milliseconds timeout)
+      : producer_(producer), timeout_(timeout) {}
+  std::string name() const override { return "dlq"; }
+  core::Status write(const SinkBatch& batch) override;
+  core::Status writeAll(std::span<const BatchPtr> batches) override;
+  core::Status flush(std::chrono::milliseconds) override { return core::okStatus(); }
+
+ private:
+  core::MessageSink& producer_;
+  std::chrono::milliseconds timeout_;
+};
 
 }  // namespace safestream::processor

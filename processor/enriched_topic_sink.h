@@ -19,6 +19,7 @@ class EnrichedTopicSink final : public ReportSink {
                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string name() const override { return "kafka_enriched"; }
   core::Status write(const SinkBatch& batch) override;
+  core::Status writeAll(std::span<const BatchPtr> batches) override;  // one delivery wait for all
   core::Status flush(std::chrono::milliseconds timeout) override;
 
  private:

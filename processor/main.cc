@@ -53,12 +53,28 @@ int main(int argc, char** argv) {
       core::log::warn("kafka_topic_metadata", {{"error", s.error().message}});
     }
 
+    // The archive's names carry the run of the topics (the cluster id), so
+    // offsets that start again on a new broker never reuse a name.
+    std::string run = cfg.s3RunId;
+    if (run.empty()) {
+      auto id = producer.clusterId(std::chrono::seconds(10));
+      if (!id) throw core::ConfigError("the Kafka cluster id (for the archive's names): " + id.error().message);
+      run = *id;
+    }
+
     const std::chrono::milliseconds sinkTimeout(cfg.sinkTimeoutMs);
     processor::PostgresSink postgres({cfg.pgUrl, sinkTimeout, cfg.pgConnections});
-    processor::S3ArchiveSink s3({cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey, sinkTimeout},
-                                cfg.s3Prefix);
+    processor::S3ArchiveSink s3(
+        {cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey, sinkTimeout},
+        {.prefix = cfg.s3Prefix,
+         .run = run,
+         .rotateBytes = static_cast<std::size_t>(cfg.s3RotateBytes),
+         .rotateInterval = std::chrono::seconds(cfg.s3RotateIntervalSeconds)},
+        clock, &metrics);
     processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic, sinkTimeout);
-    std::vector<processor::ReportSink*> sinks{&postgres, &s3, &enriched};
+    // Each sink gets a lane of its own (the alert lane first: it is the
+    // one a person waits for).
+    std::vector<processor::ReportSink*> sinks;
     // The alert sink receives every report, duplicates included
     // (enrichment.duplicate_of): it dedupes by root id itself. It must be
     // destroyed after the pipeline that writes to it (declared before it).
@@ -70,6 +86,7 @@ int main(int argc, char** argv) {
       alertSink = processor::alerting::makeAlertSink(alertCfg, *registry);
       sinks.push_back(alertSink.get());
     }
+    sinks.insert(sinks.end(), {&postgres, &s3, &enriched});
 
     // Oversized messages must reach the processor (to be dead-lettered), so
     // the consumer accepts more than --max-message-bytes.
@@ -77,13 +94,18 @@ int main(int argc, char** argv) {
     consumerSettings.extra["fetch.max.bytes"] = std::to_string(64 << 20);
     consumerSettings.extra["max.partition.fetch.bytes"] = std::to_string(16 << 20);
     consumerSettings.extra["receive.message.max.bytes"] = std::to_string(100 << 20);
+    // Latency of the alert path: the broker answers a fetch after 10 ms at
+    // the latest when there is less than fetch.min.bytes (default 500 ms);
+    // under load fetches fill up before that, so throughput is the same.
+    consumerSettings.extra["fetch.wait.max.ms"] = "10";
     processor::KafkaSource source(consumerSettings, {.groupId = cfg.groupId,
                                                      .topics = {cfg.rawTopic},
                                                      .clientId = "safestream-processor"});
 
     processor::PipelineSettings ps;
     ps.batchSize = static_cast<std::size_t>(cfg.batchSize);
-    ps.batchTimeout = std::chrono::milliseconds(cfg.batchTimeoutMs);
+    ps.pollMax = static_cast<std::size_t>(cfg.pollMaxMessages);
+    ps.laneQueueMessages = static_cast<std::size_t>(cfg.laneQueueMessages);
     ps.maxMessageBytes = static_cast<std::size_t>(cfg.maxMessageBytes);
     ps.dlqTopic = cfg.dlqTopic;
     ps.dlqTimeout = sinkTimeout;
@@ -101,7 +123,7 @@ int main(int argc, char** argv) {
                                           {"neighbourhood_polygons", neighbourhoods.polygonCount()},
                                           {"taxonomy_rules", taxonomy.size()},
                                           {"metrics", admin.url()}});
-    pipeline.run();  // returns on SIGTERM after the batch in hand is written and committed (or abandoned)
+    pipeline.run();  // returns on SIGTERM once the lanes flushed (within a deadline) and the durable prefix is committed
     source.close();  // leave the group cleanly so partitions move at once
     core::log::info("processor_stopped", {});
     return 0;

@@ -385,12 +385,21 @@ core::Status PostgresSink::writeShardOnce(Session& db, const std::string& data,
 }
 
 core::Status PostgresSink::write(const SinkBatch& batch) {
+  BatchPtr one(std::shared_ptr<const SinkBatch>(), &batch);  // non-owning: lives for this call
+  return writeAll(std::span<const BatchPtr>(&one, 1));
+}
+
+core::Status PostgresSink::writeAll(std::span<const BatchPtr> batches) {
   const auto deadline = Clock::now() + settings_.timeout;
-  // A later version of the same id in the batch wins (same key, same
-  // partition, so offset order is version order).
+  // The lane's batches in one go. A later version of the same id wins
+  // (same key, same partition, so offset order is version order).
+  std::size_t total = 0;
+  for (const auto& b : batches) total += b->reports.size();
   std::unordered_map<std::string_view, const core::Report*> latest;
-  latest.reserve(batch.reports.size());
-  for (const auto& p : batch.reports) latest[p.report.id.value] = &p.report;
+  latest.reserve(total);
+  for (const auto& b : batches) {
+    for (const auto& p : b->reports) latest[p.report.id.value] = &p.report;
+  }
   if (latest.empty()) return core::okStatus();
   std::set<std::string> months;
   for (const auto& [id, r] : latest) {

@@ -37,6 +37,7 @@ class PostgresSink final : public ReportSink {
   ~PostgresSink() override;
   std::string name() const override { return "postgres"; }
   core::Status write(const SinkBatch& batch) override;
+  core::Status writeAll(std::span<const BatchPtr> batches) override;  // one transaction per shard for all
   core::Status flush(std::chrono::milliseconds timeout) override;
 
  private:

@@ -30,12 +30,28 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<
       ->envname("SAFESTREAM_S3_ACCESS_KEY")->required();
   app.add_option("--s3-secret-key", c.s3SecretKey, "S3 secret key (prefer the environment)")
       ->envname("SAFESTREAM_S3_SECRET_KEY")->required();
+  core::addOption(app, "--s3-run-id", c.s3RunId, "SAFESTREAM_S3_RUN_ID",
+                  "Names this run of the topics in archive object names and markers (letters, digits, _ -); "
+                  "default: the Kafka cluster id. Set a new one when a topic is re-created on the same cluster");
+  core::addOption(app, "--s3-rotate-bytes", c.s3RotateBytes, "SAFESTREAM_S3_ROTATE_BYTES",
+                  "An archive object (one per partition and hour) is closed when its gzip reaches this size")
+      ->check(CLI::Range(1024ll, 1ll << 32));
+  core::addOption(app, "--s3-rotate-interval", c.s3RotateIntervalSeconds, "SAFESTREAM_S3_ROTATE_INTERVAL",
+                  "... or this many seconds after it was opened; the commit waits for the archive, so this "
+                  "bounds how much is read again after a crash")
+      ->check(CLI::Range(1, 24 * 3600));
   core::addOption(app, "--batch-size", c.batchSize, "SAFESTREAM_PROCESSOR_BATCH_SIZE",
-                  "Messages per batch at most (one S3 object per partition and hour per batch)")
+                  "Messages per sink write at most (a PostgreSQL transaction, an alert round trip); a lane merges "
+                  "what is queued up to this")
       ->check(CLI::Range(1, 1000000));
-  core::addOption(app, "--batch-timeout-ms", c.batchTimeoutMs, "SAFESTREAM_PROCESSOR_BATCH_TIMEOUT_MS",
-                  "A batch is written this long after its first message at the latest")
-      ->check(CLI::Range(1, 600000));
+  core::addOption(app, "--poll-max-messages", c.pollMaxMessages, "SAFESTREAM_PROCESSOR_POLL_MAX_MESSAGES",
+                  "Messages read, enriched and handed to the lanes per poll at most (smaller: earlier alerts "
+                  "under load)")
+      ->check(CLI::Range(1, 1000000));
+  core::addOption(app, "--lane-queue-messages", c.laneQueueMessages, "SAFESTREAM_PROCESSOR_LANE_QUEUE_MESSAGES",
+                  "Messages a sink lane may have queued; consumption pauses while one lane is full (a sink "
+                  "that is down stops the others only then)")
+      ->check(CLI::Range(1, 10000000));
   core::addOption(app, "--max-message-bytes", c.maxMessageBytes, "SAFESTREAM_PROCESSOR_MAX_MESSAGE_BYTES",
                   "Larger messages go to the DLQ as too_large")
       ->check(CLI::Range(1024, 64 << 20));

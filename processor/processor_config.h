@@ -24,8 +24,12 @@ struct ProcessorConfig {
   std::string s3AccessKey;
   std::string s3SecretKey;
   std::string s3Prefix = "reports";
-  int batchSize = 10000;
-  int batchTimeoutMs = 500;
+  std::string s3RunId;                  // empty: the Kafka cluster id
+  long long s3RotateBytes = 32ll << 20;  // gzip bytes of an archive object before it is closed
+  int s3RotateIntervalSeconds = 600;     // age of an archive object before it is closed
+  int batchSize = 10000;                 // messages per sink write (PostgreSQL transaction) at most
+  int pollMaxMessages = 1000;            // messages handed to the lanes per poll at most
+  int laneQueueMessages = 50000;         // per lane; consumption pauses while one is full
   int maxMessageBytes = 1 << 20;
   int sinkTimeoutMs = 30000;
   int pgConnections = 2;

@@ -18,7 +18,8 @@ ProcessorMetrics::ProcessorMetrics(prometheus::Registry& r)
                                "Near-duplicate reports linked to an earlier one with duplicate_of")),
       ungeocoded(counter(r, "safestream_processor_ungeocoded_total",
                          "Valid reports without coordinates, stored without cells or neighbourhood")),
-      batches(counter(r, "safestream_processor_batches_total", "Batches written to every sink and committed")),
+      batches(counter(r, "safestream_processor_batches_total",
+                      "Offset commits on reports.raw, each after every sink lane made those offsets durable")),
       commitErrors(counter(r, "safestream_processor_commit_errors_total", "Offset commits that failed")),
       ready(prometheus::BuildGauge()
                 .Name("safestream_processor_ready")
@@ -35,6 +36,18 @@ ProcessorMetrics::ProcessorMetrics(prometheus::Registry& r)
                          .Help("End-to-end latency: ingested_at (put on Kafka) -> offsets committed after all sinks")
                          .Register(r)
                          .Add({}, core::latencyBuckets())),
+      archiveObjects(counter(r, "safestream_processor_archive_objects_total", "Objects written to the S3 archive")),
+      archiveObjectBytes(prometheus::BuildHistogram()
+                             .Name("safestream_processor_archive_object_bytes")
+                             .Help("Size of an S3 archive object (gzip), when written")
+                             .Register(r)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{1e3, 1e4, 1e5, 1e6, 4e6, 16e6, 64e6,
+                                                                               256e6})),
+      archiveObjectReports(prometheus::BuildHistogram()
+                               .Name("safestream_processor_archive_object_reports")
+                               .Help("Reports in an S3 archive object, when written")
+                               .Register(r)
+                               .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 100, 1e3, 1e4, 1e5, 1e6})),
       dlqFamily_(prometheus::BuildCounter()
                      .Name("safestream_processor_dlq_total")
                      .Help("Messages sent to reports.dlq, by reason")
@@ -54,7 +67,11 @@ ProcessorMetrics::ProcessorMetrics(prometheus::Registry& r)
       lagFamily_(prometheus::BuildGauge()
                      .Name("safestream_processor_consumer_lag")
                      .Help("Messages behind the high watermark per reports.raw partition")
-                     .Register(r)) {}
+                     .Register(r)),
+      laneQueuedFamily_(prometheus::BuildGauge()
+                            .Name("safestream_processor_lane_queued_messages")
+                            .Help("Messages queued in a sink lane, not yet taken by its sink")
+                            .Register(r)) {}
 
 prometheus::Counter& ProcessorMetrics::dlq(const std::string& reason) { return dlqFamily_.Add({{"reason", reason}}); }
 prometheus::Counter& ProcessorMetrics::unmapped(const std::string& source) {
@@ -68,6 +85,10 @@ prometheus::Counter& ProcessorMetrics::sinkErrors(const std::string& sink) {
 }
 prometheus::Gauge& ProcessorMetrics::lag(const core::TopicPartition& tp) {
   return lagFamily_.Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+}
+
+prometheus::Gauge& ProcessorMetrics::laneQueued(const std::string& lane) {
+  return laneQueuedFamily_.Add({{"lane", lane}});
 }
 
 }  // namespace safestream::processor

@@ -22,17 +22,21 @@ class ProcessorMetrics {
   prometheus::Counter& valid;             // decoded and enriched
   prometheus::Counter& duplicatesLinked;  // near-duplicates given duplicate_of
   prometheus::Counter& ungeocoded;        // valid, without coordinates
-  prometheus::Counter& batches;           // batches committed
+  prometheus::Counter& batches;           // offset commits (each after every lane made the offsets durable)
   prometheus::Counter& commitErrors;
   prometheus::Gauge& ready;               // 1 when every sink takes writes
   prometheus::Histogram& eventAge;        // occurred_at -> processed (seconds)
   prometheus::Histogram& ingestToCommit;  // ingested_at -> offsets committed (seconds)
+  prometheus::Counter& archiveObjects;        // S3 archive objects written
+  prometheus::Histogram& archiveObjectBytes;  // their size (gzip)
+  prometheus::Histogram& archiveObjectReports;  // reports per object
 
   prometheus::Counter& dlq(const std::string& reason);
   prometheus::Counter& unmapped(const std::string& source);
   prometheus::Histogram& sinkLatency(const std::string& sink);
   prometheus::Counter& sinkErrors(const std::string& sink);
   prometheus::Gauge& lag(const core::TopicPartition& tp);
+  prometheus::Gauge& laneQueued(const std::string& lane);  // messages queued in a lane, not taken yet
 
  private:
   prometheus::Family<prometheus::Counter>& dlqFamily_;
@@ -40,6 +44,7 @@ class ProcessorMetrics {
   prometheus::Family<prometheus::Histogram>& sinkLatencyFamily_;
   prometheus::Family<prometheus::Counter>& sinkErrorsFamily_;
   prometheus::Family<prometheus::Gauge>& lagFamily_;
+  prometheus::Family<prometheus::Gauge>& laneQueuedFamily_;
 };
 
 }  // namespace safestream::processor

@@ -1,15 +1,19 @@
 #pragma once
-// The processor's sink seam: the pipeline is written against ReportSink, so
-// the same pipeline test runs on in-memory fakes (unit) and on the real
-// adapters against real servers (integration).
+// The processor's sink seam: the pipeline runs every sink in a lane of its
+// own (processor/sink_lane.h) and is written against ReportSink, so the same
+// pipeline test runs on in-memory fakes (unit) and on the real adapters
+// against real servers (integration).
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/kafka.h"
 #include "core/report.h"
 #include "core/result.h"
+#include "core/time.h"
 
 namespace safestream::processor {
 
@@ -28,10 +32,13 @@ struct ProcessedReport {
 // encoded now (a batch built without the pipeline, e.g. in tests).
 void appendPublicJson(std::string& out, const ProcessedReport& p);
 
-// A batch as consumed from reports.raw (valid reports only; invalid ones went
-// to the DLQ). Offsets per partition are contiguous from firstOffset to
-// lastOffset, so sinks can name their output after the range (replays then
-// overwrite instead of duplicating).
+// What one poll of reports.raw gave, decoded and enriched: the valid
+// reports, the dead letters of the invalid ones, and the offset range per
+// partition (every message, valid or not). Offsets per partition are
+// contiguous from firstOffset to lastOffset and batches of one partition
+// follow each other without gap, so sinks can name their output after the
+// offsets (replays then overwrite instead of duplicating). Immutable once
+// the pipeline hands it to the lanes (shared, never copied).
 struct SinkBatch {
   std::vector<ProcessedReport> reports;
   struct Range {
@@ -40,30 +47,46 @@ struct SinkBatch {
     std::int64_t lastOffset = 0;
   };
   std::vector<Range> ranges;
+  std::vector<core::OutMessage> deadLetters;  // for reports.dlq, in offset order
 };
+using BatchPtr = std::shared_ptr<const SinkBatch>;
 
-// Threading: write() runs on a worker thread, never two at a time for one
-// sink and batches in order; flush() and partitionsRevoked() run on the
-// pipeline thread while no write of that sink runs.
-// Idempotency: the same batch may be written again after a crash or a retry;
-// the effect must be as if written once.
+// Threading: every call of one sink comes from its lane's thread (never two
+// at a time), batches in offset order per partition.
+// Idempotency: the same batch may be written again after a crash, a retry or
+// a rebalance; the effect must be as if written once.
 class ReportSink {
  public:
   virtual ~ReportSink() = default;
   virtual std::string name() const = 0;
-  // Durably writes the batch before returning ok; a retriable error makes the
-  // pipeline pause, back off and retry the same batch; nothing is committed.
+  // Takes the batch. Ok means durable, except what pending() still names.
+  // A retriable error makes the lane back off and retry the same batch.
   virtual core::Status write(const SinkBatch& batch) = 0;
+  // Several batches queued in the lane, taken in one go (up to the lane's
+  // batch size). Default: one write() each; a sink that gains from larger
+  // writes (one transaction, one round trip) overrides it.
+  virtual core::Status writeAll(std::span<const BatchPtr> batches) {
+    for (const auto& b : batches) {
+      if (auto s = write(*b); !s.ok()) return s;
+    }
+    return core::okStatus();
+  }
+  // Makes everything taken durable (an archive closes its open objects).
   // Called on shutdown and rebalance; every call has a deadline.
   virtual core::Status flush(std::chrono::milliseconds timeout) = 0;
-  // The consumer's partitions were revoked (a rebalance): anything a sink
-  // remembers about a partition may be stale once it is assigned again.
+  // Per partition, the first offset the sink has taken but not yet made
+  // durable (held in an open object); partitions not named are durable up
+  // to what was written. Default: write() is durable at once.
+  virtual core::OffsetMap pending() const { return {}; }
+  // Called regularly by an idle lane: a sink that holds data makes what is
+  // due durable (an archive closes objects past their age).
+  virtual core::Status tick(core::Timestamp now) {
+    (void)now;
+    return core::okStatus();
+  }
+  // The consumer's partitions were revoked (a rebalance): anything the sink
+  // holds or remembers about a partition is dropped; it is read again.
   virtual void partitionsRevoked() {}
-  // The pipeline starts writing batch N+1 to a sink as soon as that sink has
-  // written batch N, before N is committed. A sink whose idempotence relies
-  // on at most one uncommitted batch (the S3 archive's inflight marker)
-  // returns true: it then waits until N's commit was attempted.
-  virtual bool writesAfterCommitOnly() const { return false; }
 };
 
 }  // namespace safestream::processor

@@ -54,6 +54,7 @@ class ManagedAlertSink final : public ReportSink {
 
   std::string name() const override { return sink_->name(); }
   core::Status write(const SinkBatch& batch) override { return sink_->write(batch); }
+  core::Status writeAll(std::span<const BatchPtr> batches) override { return sink_->writeAll(batches); }
   core::Status flush(std::chrono::milliseconds timeout) override { return sink_->flush(timeout); }
 
  private:

@@ -107,31 +107,39 @@ RedisAlertSink::RedisAlertSink(RedisAlertSinkOptions options, std::shared_ptr<Su
 RedisAlertSink::~RedisAlertSink() = default;
 
 core::Status RedisAlertSink::write(const SinkBatch& batch) {
+  BatchPtr one(std::shared_ptr<const SinkBatch>(), &batch);  // non-owning: lives for this call
+  return writeAll(std::span<const BatchPtr>(&one, 1));
+}
+
+core::Status RedisAlertSink::writeAll(std::span<const BatchPtr> batches) {
   const auto now = clock_.now();
   std::vector<Delivery> deliveries;
-  for (const auto& pr : batch.reports) {
-    const auto& r = pr.report;
-    if (!r.location || !r.enrichment) {
-      metrics_.skippedNoLocation.Increment();
-      continue;
-    }
-    MatchPoint point{*r.location, r.enrichment->category, r.enrichment->severity,
-                     r.enrichment->neighbourhood ? std::string_view(*r.enrichment->neighbourhood) : std::string_view()};
-    const std::string root = rootReportId(r);
-    for (auto& m : registry_->match(point)) {
-      metrics_.matched.Increment();
-      Delivery d;
-      d.json = reportAlertJson(m.subscription->id, r, m.distanceM, now);
-      d.sub = std::move(m.subscription);
-      d.rootKey = root;
-      d.occurredAt = r.occurredAt;
-      d.ingestedAt = r.ingestedAt;
-      deliveries.push_back(std::move(d));
+  for (const auto& b : batches) {
+    for (const auto& pr : b->reports) {
+      const auto& r = pr.report;
+      if (!r.location || !r.enrichment) {
+        metrics_.skippedNoLocation.Increment();
+        continue;
+      }
+      MatchPoint point{*r.location, r.enrichment->category, r.enrichment->severity,
+                       r.enrichment->neighbourhood ? std::string_view(*r.enrichment->neighbourhood) : std::string_view()};
+      const std::string root = rootReportId(r);
+      for (auto& m : registry_->match(point)) {
+        metrics_.matched.Increment();
+        Delivery d;
+        d.json = reportAlertJson(m.subscription->id, r, m.distanceM, now);
+        d.sub = std::move(m.subscription);
+        d.rootKey = root;
+        d.occurredAt = r.occurredAt;
+        d.ingestedAt = r.ingestedAt;
+        deliveries.push_back(std::move(d));
+      }
     }
   }
+  // Report alerts first: the surge bookkeeping below never delays them.
   if (auto s = deliver(deliveries); !s) return s;
   if (options_.surgeEnabled) {
-    if (auto s = detectSurges(batch); !s) return s;
+    if (auto s = detectSurges(batches); !s) return s;
   }
   return sendDueDigests();
 }
@@ -222,20 +230,22 @@ core::Status RedisAlertSink::sendDueDigests() {
   return core::okStatus();
 }
 
-core::Status RedisAlertSink::detectSurges(const SinkBatch& batch) {
+core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
   struct Event {
     const core::Report* report;
     std::string key;
     std::size_t order;
   };
   std::vector<Event> events;
-  for (const auto& pr : batch.reports) {
-    const auto& r = pr.report;
-    // Near-duplicates are one incident: only root reports count.
-    if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
-    events.push_back(
-        {&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category,
-         events.size()});
+  for (const auto& b : batches) {
+    for (const auto& pr : b->reports) {
+      const auto& r = pr.report;
+      // Near-duplicates are one incident: only root reports count.
+      if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
+      events.push_back(
+          {&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category,
+           events.size()});
+    }
   }
   if (events.empty()) return core::okStatus();
 

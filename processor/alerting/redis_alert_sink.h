@@ -16,7 +16,9 @@
 // not postponed. Surge alerts: see surge_detector.h; surge state (with each
 // key's watermark) is kept in Redis, so it survives restarts.
 //
-// Threading: write() and flush() on the pipeline thread only (ReportSink).
+// Threading: write()/writeAll() and flush() on the alert lane's thread only
+// (ReportSink); the lane hands over each poll's reports as soon as they are
+// enriched, merged with whatever else is queued.
 // The registry is read under its own lock. Redis calls use one connection
 // with the configured timeout; any Redis failure returns a retriable error
 // and the pipeline retries the batch (the dedupe keys make that idempotent).
@@ -56,13 +58,14 @@ class RedisAlertSink final : public ReportSink {
 
   std::string name() const override { return "alerts"; }
   core::Status write(const SinkBatch& batch) override;
+  core::Status writeAll(std::span<const BatchPtr> batches) override;  // one Redis round trip for all alerts
   core::Status flush(std::chrono::milliseconds timeout) override;
 
  private:
   struct Delivery;
   core::Status deliver(std::vector<Delivery>& deliveries);
   core::Status sendDueDigests();
-  core::Status detectSurges(const SinkBatch& batch);
+  core::Status detectSurges(std::span<const BatchPtr> batches);
   core::Status deliverSurge(const SurgeEvent& surge);
 
   RedisAlertSinkOptions options_;

@@ -75,7 +75,7 @@ start_processor() {  # start_processor NAME TOPIC PG_URL S3_PREFIX -> sets start
   SAFESTREAM_PG_URL="$url" SAFESTREAM_ALERTS_ENABLED=false "$build/processor/safestream-processor" \
     --raw-topic "$topic" --group-id "ops-replay-$name-$tag" \
     --enriched-topic "ops.replay.$tag.enriched" --dlq-topic "ops.replay.$tag.dlq" \
-    --s3-prefix "$s3prefix" --batch-timeout-ms 200 --metrics-port "$port" >"$work/processor-$name.log" 2>&1 &
+    --s3-prefix "$s3prefix" --s3-rotate-interval 1 --metrics-port "$port" >"$work/processor-$name.log" 2>&1 &
   started_pid=$!
   for _ in $(seq 300); do
     curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && return 0

@@ -19,8 +19,9 @@ ProcessorRun startProcessor(const std::string& name, std::vector<std::string> ex
   run.groupId = "it-" + run.tag + "group";
   run.s3Prefix = "it/" + run.tag.substr(0, run.tag.size() - 1);
   run.metricsPort = freePort();
+  // Archive objects close after a second, so the tests see them while the daemon runs.
   std::vector<std::string> args{"--group-id", run.groupId, "--metrics-port", std::to_string(run.metricsPort),
-                                "--s3-prefix", run.s3Prefix};
+                                "--s3-prefix", run.s3Prefix, "--s3-rotate-interval", "1"};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   run.daemon = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
   run.daemon->start();
@@ -32,7 +33,7 @@ std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, i
                                                    std::vector<std::string> extraArgs) {
   metricsPort = freePort();
   std::vector<std::string> args{"--group-id", first.groupId, "--metrics-port", std::to_string(metricsPort),
-                                "--s3-prefix", first.s3Prefix};
+                                "--s3-prefix", first.s3Prefix, "--s3-rotate-interval", "1"};
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   auto d = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
   d->start();
@@ -63,7 +64,7 @@ std::map<std::string, std::vector<std::string>> s3Lines(const std::string& prefi
   EXPECT_TRUE(keys.ok()) << (keys.ok() ? "" : keys.error().message);
   if (!keys.ok()) return out;
   for (const auto& k : *keys) {
-    if (k.find("/_inflight/") != std::string::npos) continue;
+    if (k.size() < 10 || k.compare(k.size() - 10, 10, ".ndjson.gz") != 0) continue;  // markers
     auto body = s3.get(k);
     EXPECT_TRUE(body.ok()) << k;
     if (!body.ok()) continue;

@@ -65,7 +65,7 @@ void expectArchivedExactlyOnce(const testing::ProcessorRun& run, std::size_t exp
 }
 
 TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing) {
-  auto run = testing::startProcessor("kill", {"--batch-size", "300", "--batch-timeout-ms", "50"});
+  auto run = testing::startProcessor("kill", {"--batch-size", "300"});
   const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
   auto all = workload(run.tag);
   const std::string mine = "SELECT count(*) FROM reports WHERE source_id LIKE '" + run.tag + "%'";
@@ -98,9 +98,9 @@ TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing)
 }
 
 TEST(ProcessorRobustness, TwoInstancesShareTheWorkAndAGracefulStopHandsOverWithoutLoss) {
-  auto run = testing::startProcessor("scale", {"--batch-size", "300", "--batch-timeout-ms", "50"});
+  auto run = testing::startProcessor("scale", {"--batch-size", "300"});
   int secondPort = 0;
-  auto second = testing::startAnotherInstance(run, secondPort, {"--batch-size", "300", "--batch-timeout-ms", "50"});
+  auto second = testing::startAnotherInstance(run, secondPort, {"--batch-size", "300"});
   const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
   auto all = workload(run.tag);
   const std::string mine = "SELECT count(*) FROM reports WHERE source_id LIKE '" + run.tag + "%'";
