@@ -78,13 +78,14 @@ class ReadinessProber {
 
 struct ApiApp::Impl {
   std::shared_ptr<prometheus::Registry> registry;
+  core::SystemClock clock;  // first: the caches below keep a reference
   ApiMetrics metrics;
   core::KafkaProducer producer;
   KafkaReportPublisher publisher;
   PgPool pg;
   PostgresReportStore reports;
+  CachingReportStore reportsCache;
   PostgresSubscriptionStore subscriptions;
-  core::SystemClock clock;
   PostgresStatsStore statsPg;
   CachingStatsStore statsCache;
   RedisPool redis;
@@ -107,6 +108,7 @@ struct ApiApp::Impl {
         publisher(producer, c.topic),
         pg(c.pgUrl, c.pgStatementTimeoutMs),
         reports(pg),
+        reportsCache(reports, clock, std::chrono::milliseconds(c.reportsCacheMs)),
         subscriptions(pg),
         statsPg(pg),
         statsCache(statsPg, clock, std::chrono::seconds(c.statsCacheSeconds)),
@@ -119,7 +121,7 @@ struct ApiApp::Impl {
         readiness(core::KafkaSettings{c.kafkaBootstrap, {}}, pg, redis, listener) {
     ServiceDeps d;
     d.publisher = &publisher;
-    d.reports = &reports;
+    d.reports = c.reportsCacheMs > 0 ? static_cast<ReportStore*>(&reportsCache) : &reports;
     d.subscriptions = &subscriptions;
     d.stats = c.statsCacheSeconds > 0 ? static_cast<StatsStore*>(&statsCache) : &statsPg;
     d.rateLimiter = c.rateLimitPerMinute > 0 ? &limiter : nullptr;

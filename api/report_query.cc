@@ -122,6 +122,69 @@ core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::stri
   return q;
 }
 
+namespace {
+// Placeholders in text order (never inside one + chain, whose operands are
+// evaluated in no set order).
+struct Params {
+  std::vector<std::string> values;
+  std::string add(std::string v) {
+    values.push_back(std::move(v));
+    return "$" + std::to_string(values.size());
+  }
+};
+std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+}  // namespace
+
+SqlStatement reportSearchSql(const ReportQuery& q, std::optional<core::Timestamp> lowerBound) {
+  Params p;
+  std::string sql =
+      "SELECT id::text, source, category, severity, description, "
+      "(extract(epoch from occurred_at) * 1000)::bigint, (extract(epoch from reported_at) * 1000)::bigint, "
+      "lat, lon, address, neighbourhood, time_zone";
+  std::string where = " WHERE duplicate_of IS NULL";
+  if (q.near) {
+    const std::string lat = p.add(exact(q.near->lat)) + "::float8";
+    const std::string lon = p.add(exact(q.near->lon)) + "::float8";
+    const std::string distance = "(2 * 6371008.8 * asin(least(1, sqrt(power(sin(radians(lat - " + lat +
+                                 ") / 2), 2) + cos(radians(" + lat + ")) * cos(radians(lat)) * power(sin(radians(lon - " +
+                                 lon + ") / 2), 2)))))";
+    sql += ", " + distance + " AS distance_m";
+    // Bounding box first (index-friendly, cheap), then the exact distance.
+    const auto box = boxAround(*q.near);
+    const std::string s = p.add(exact(box.minLat)), n = p.add(exact(box.maxLat));
+    const std::string w = p.add(exact(box.minLon)), e = p.add(exact(box.maxLon));
+    const std::string r = p.add(exact(q.near->radiusM));
+    where += " AND lat BETWEEN " + s + "::float8 AND " + n + "::float8 AND lon BETWEEN " + w + "::float8 AND " + e +
+             "::float8 AND " + distance + " <= " + r + "::float8";
+  }
+  if (q.bbox) {
+    const std::string s = p.add(exact(q.bbox->minLat)), n = p.add(exact(q.bbox->maxLat));
+    const std::string w = p.add(exact(q.bbox->minLon)), e = p.add(exact(q.bbox->maxLon));
+    where += " AND lat BETWEEN " + s + "::float8 AND " + n + "::float8 AND lon BETWEEN " + w + "::float8 AND " + e + "::float8";
+  }
+  if (q.since) where += " AND occurred_at >= " + p.add(core::formatTimestamp(*q.since)) + "::timestamptz";
+  if (lowerBound) where += " AND occurred_at >= " + p.add(core::formatTimestamp(*lowerBound)) + "::timestamptz";
+  if (q.until) where += " AND occurred_at < " + p.add(core::formatTimestamp(*q.until)) + "::timestamptz";
+  if (!q.categories.empty()) {
+    // Taxonomy words ([a-z-]), validated by parseReportQuery: a plain array literal.
+    std::string list;
+    for (const auto& cat : q.categories) list += (list.empty() ? "" : ",") + cat;
+    where += " AND category = ANY(" + p.add("{" + list + "}") + "::text[])";
+  }
+  if (q.source) where += " AND source = " + p.add(*q.source);
+  if (q.cursor) {
+    const std::string at = p.add(core::formatTimestamp(q.cursor->occurredAt));
+    const std::string id = p.add(q.cursor->id);
+    where += " AND (occurred_at, id) < (" + at + "::timestamptz, " + id + "::uuid)";
+  }
+  sql += " FROM reports" + where + " ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1);
+  return SqlStatement{std::move(sql), std::move(p.values)};
+}
+
 std::string encodeCursor(const ReportCursor& c) { return std::to_string(core::toEpochMillis(c.occurredAt)) + "_" + c.id; }
 
 std::optional<ReportCursor> decodeCursor(std::string_view text) {

@@ -43,6 +43,21 @@ inline constexpr double kMaxNearRadiusM = 50000;
 // parameters are rejected (a typo must not silently return everything).
 core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::string>& params);
 
+// One SQL statement with $1.. placeholders and their values (all text;
+// PostgreSQL casts them). Nothing from a request is ever spliced into the
+// text: only placeholders, column names and constants chosen here.
+struct SqlStatement {
+  std::string text;
+  std::vector<std::string> params;
+};
+
+// GET /v1/reports as SQL: non-duplicates matching `q`, newest first, limit + 1
+// rows (the extra one says a next page exists). `lowerBound` adds
+// occurred_at >= it (the store's widening search windows). Columns: id,
+// source, category, severity, description, occurred_at ms, reported_at ms,
+// lat, lon, address, neighbourhood, time_zone[, distance_m for near=].
+SqlStatement reportSearchSql(const ReportQuery& q, std::optional<core::Timestamp> lowerBound = std::nullopt);
+
 std::string encodeCursor(const ReportCursor& c);
 std::optional<ReportCursor> decodeCursor(std::string_view text);
 

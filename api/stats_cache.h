@@ -1,47 +1,47 @@
 #pragma once
-// A StatsStore in front of another that keeps each answer for `ttl`: the
-// dashboard's charts are the same few questions asked by every visitor, and
-// a statistic a few seconds old is as true as a fresh one. Misses go to the
-// inner store; failures are never cached. At most `maxEntries` answers are
-// kept (the oldest goes first).
-//
-// Threading: stats() may be called concurrently; the mutex is held only to
-// look up or insert, never during the inner query. Two concurrent misses of
-// one key both query (no request waits on another's query).
-#include <chrono>
-#include <list>
-#include <mutex>
-#include <string>
-#include <unordered_map>
-
+// Stores in front of the PostgreSQL ones that keep each answer for a short
+// time (AnswerCache: TTL, bounded, one query per concurrent miss):
+// - CachingStatsStore: /v1/stats/* (--stats-cache-seconds, 30 by default)
+// - CachingReportStore: GET /v1/reports searches (--reports-cache-ms, off by
+//   default); single reports by id are never cached.
+#include "api/answer_cache.h"
 #include "api/ports.h"
-#include "core/time.h"
 
 namespace safestream::api {
 
 class CachingStatsStore final : public StatsStore {
  public:
   CachingStatsStore(StatsStore& inner, const core::Clock& clock, std::chrono::milliseconds ttl,
-                    std::size_t maxEntries = 4096);
-  core::Result<std::vector<StatsRow>> stats(const StatsRequest& request) override;
-
-  std::size_t hits() const;
-  std::size_t misses() const;
+                    std::size_t maxEntries = 4096)
+      : inner_(inner), cache_(clock, ttl, maxEntries) {}
+  core::Result<std::vector<StatsRow>> stats(const StatsRequest& request) override {
+    return cache_.get(statsCacheKey(request), [&] { return inner_.stats(request); });
+  }
+  std::size_t hits() const { return cache_.hits(); }
+  std::size_t misses() const { return cache_.misses(); }
 
  private:
-  struct Entry {
-    core::Timestamp expires;
-    std::vector<StatsRow> rows;
-    std::list<std::string>::iterator order;
-  };
   StatsStore& inner_;
-  const core::Clock& clock_;
-  std::chrono::milliseconds ttl_;
-  std::size_t maxEntries_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> order_;  // insertion order, oldest first
-  std::size_t hits_ = 0, misses_ = 0;
+  AnswerCache<std::vector<StatsRow>> cache_;
+};
+
+class CachingReportStore final : public ReportStore {
+ public:
+  CachingReportStore(ReportStore& inner, const core::Clock& clock, std::chrono::milliseconds ttl,
+                     std::size_t maxEntries = 4096)
+      : inner_(inner), cache_(clock, ttl, maxEntries) {}
+  core::Result<std::optional<PublicReport>> get(const std::string& id) override { return inner_.get(id); }
+  core::Result<ReportPage> query(const ReportQuery& q) override {
+    const auto sql = reportSearchSql(q);
+    std::string key = sql.text;
+    for (const auto& p : sql.params) key += "\n" + p;
+    return cache_.get(key, [&] { return inner_.query(q); });
+  }
+  std::size_t hits() const { return cache_.hits(); }
+
+ private:
+  ReportStore& inner_;
+  AnswerCache<ReportPage> cache_;
 };
 
 }  // namespace safestream::api

@@ -123,6 +123,16 @@ std::string changeJson(long long current, long long previous) {
 
 }  // namespace
 
+void withCellCentres(std::vector<StatsRow>& rows) {
+  for (auto& row : rows) {
+    long long signedId = 0;
+    std::from_chars(row.key.data(), row.key.data() + row.key.size(), signedId);
+    const auto centre = cellCentre(static_cast<std::uint64_t>(signedId));
+    row.lat = centre.lat;
+    row.lon = centre.lon;
+  }
+}
+
 std::optional<double> relativeChange(long long current, long long previous) {
   if (previous == 0) return std::nullopt;
   return static_cast<double>(current - previous) / static_cast<double>(previous);
@@ -391,9 +401,8 @@ std::string statsJson(const StatsRequest& r, const std::vector<StatsRow>& rows) 
         long long signedId = 0;
         std::from_chars(row.key.data(), row.key.data() + row.key.size(), signedId);
         const auto id = static_cast<std::uint64_t>(signedId);
-        const auto centre = cellCentre(id);
-        out += "{\"cell\":" + jsonString(core::cellToken(id)) + ",\"lat\":" + number(std::round(centre.lat * 1e6) / 1e6) +
-               ",\"lon\":" + number(std::round(centre.lon * 1e6) / 1e6) + ",\"count\":" + std::to_string(row.count) + "}";
+        out += "{\"cell\":" + jsonString(core::cellToken(id)) + ",\"lat\":" + number(std::round(row.lat * 1e6) / 1e6) +
+               ",\"lon\":" + number(std::round(row.lon * 1e6) / 1e6) + ",\"count\":" + std::to_string(row.count) + "}";
       });
       break;
     case StatsKind::trends:

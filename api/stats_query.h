@@ -71,13 +71,7 @@ core::Result<StatsRequest> parseStatsRequest(StatsKind kind, std::string_view qu
 // The S2 level whose cells are about 1/64 of the bbox's larger side (6..16).
 int heatmapLevelFor(const BoundingBox& box);
 
-// One SQL statement with $1.. placeholders and their values (all text;
-// PostgreSQL casts them). Nothing from the request is ever spliced into the
-// text: only placeholders, column names and constants chosen here.
-struct SqlStatement {
-  std::string text;
-  std::vector<std::string> params;
-};
+// The statement answering `request` (see SqlStatement in report_query.h).
 SqlStatement statsSql(const StatsRequest& request);
 
 // The rows each statement returns, as the store hands them back.
@@ -87,7 +81,12 @@ struct StatsRow {
   int weekday = 0, hour = 0;   // hours
   long long count = 0;         // current
   long long previous = 0;      // neighbourhoods, change
+  double lat = 0, lon = 0;     // heatmap: the cell's centre (withCellCentres)
 };
+
+// Fills lat/lon of heatmap rows from their cell ids (S2), once per query
+// rather than once per response, so cached answers are rendered quickly.
+void withCellCentres(std::vector<StatsRow>& rows);
 
 // The response body of `request` from its rows (the shapes in schemas/openapi.yaml).
 std::string statsJson(const StatsRequest& request, const std::vector<StatsRow>& rows);

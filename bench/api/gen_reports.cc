@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     }
   }
   std::map<int, std::string> areas;
-  for (const auto& feature : nlohmann::json::parse(slurp(root + "/data/chicago_community_areas.geojson"))["features"]) {
+  const auto boundaries = nlohmann::json::parse(slurp(root + "/data/chicago_community_areas.geojson"));
+  for (const auto& feature : boundaries["features"]) {
     areas[feature["properties"]["area_numbe"].get<int>()] = feature["properties"]["community"].get<std::string>();
   }
   std::vector<Sample> samples;

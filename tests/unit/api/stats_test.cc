@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "api/api_service.h"
 #include "api/s2_cells.h"
 #include "api/stats_cache.h"
@@ -236,7 +241,9 @@ TEST(StatsJson, ShapesOfTheContract) {
     "previous":{"since":"2013-03-01T00:00:00Z","until":"2013-04-01T00:00:00Z"},
     "categories":[{"category":"theft","current":10,"previous":8,"change":0.25}]})"));
   const auto leaf = coverBox({-87.6301, 41.8801, -87.63, 41.8802}).front().min;
-  auto heat = json::parse(statsJson(*parse(StatsKind::heatmap, "level=16"), {{std::to_string(leaf), "", 0, 0, 12, 0}}));
+  std::vector<StatsRow> cells = {{std::to_string(leaf), "", 0, 0, 12, 0}};
+  withCellCentres(cells);
+  auto heat = json::parse(statsJson(*parse(StatsKind::heatmap, "level=16"), cells));
   EXPECT_EQ(heat["level"], 16);
   EXPECT_EQ(heat["cells"][0]["cell"], core::cellToken(static_cast<std::uint64_t>(leaf)));
   EXPECT_NEAR(heat["cells"][0]["lat"].get<double>(), 41.88, 0.001);
@@ -271,6 +278,74 @@ TEST(StatsCache, ReusesAnswersForTheTtlAndNeverFailures) {
   const int before = inner.calls;
   (void)cache.stats(q);
   EXPECT_EQ(inner.calls, before + 1);
+}
+
+// A store whose query blocks until released, to hold a miss in flight.
+class GateStatsStore : public StatsStore {
+ public:
+  core::Result<std::vector<StatsRow>> stats(const StatsRequest&) override {
+    calls.fetch_add(1);
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return open; });
+    return std::vector<StatsRow>{{"theft", "", 0, 0, 7, 0}};
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+};
+
+TEST(StatsCache, ConcurrentMissesShareOneQuery) {
+  GateStatsStore inner;
+  FakeClock clock;
+  CachingStatsStore cache(inner, clock, std::chrono::seconds(30));
+  const auto q = *parse(StatsKind::categories, "");
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = cache.stats(q);
+      if (r && r->at(0).count == 7) answered.fetch_add(1);
+    });
+  }
+  // Every thread is either the one asking or waiting on it before the gate opens.
+  for (int i = 0; i < 2000 && cache.hits() + cache.misses() < 8; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  inner.release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(inner.calls.load(), 1);
+  EXPECT_EQ(answered.load(), 8);
+  EXPECT_EQ(cache.misses(), 1u);
+}
+
+TEST(ReportCache, SameSearchIsReusedForTheTtlOnly) {
+  testing::FakeReportStore inner;
+  PublicReport r;
+  r.id = "00000000-0000-5000-8000-000000000001";
+  inner.rows = {r};
+  FakeClock clock;
+  CachingReportStore cache(inner, clock, std::chrono::milliseconds(1000));
+  auto near = parseReportQuery({{"near", "41.88,-87.63"}, {"radius", "500"}});
+  auto other = parseReportQuery({{"near", "41.88,-87.63"}, {"radius", "501"}});
+  ASSERT_TRUE(near && other);
+  EXPECT_EQ(cache.query(*near)->reports.size(), 1u);
+  inner.rows.clear();
+  EXPECT_EQ(cache.query(*near)->reports.size(), 1u);   // reused
+  EXPECT_EQ(cache.query(*other)->reports.size(), 0u);  // another question
+  clock.t += std::chrono::milliseconds(1001);
+  EXPECT_EQ(cache.query(*near)->reports.size(), 0u);   // expired
+  EXPECT_EQ(cache.hits(), 1u);
+  // Single reports are always read fresh.
+  inner.rows = {r};
+  EXPECT_TRUE(*cache.get(r.id));
+  inner.rows.clear();
+  EXPECT_FALSE(*cache.get(r.id));
 }
 
 class StatsServiceTest : public ::testing::Test {
