@@ -11,10 +11,20 @@ echo "up: building (first build takes a few minutes on 2 cores)"
 "$here/daemons.sh" start
 [[ -x "$here/demo.sh" ]] && "$here/demo.sh"
 set -a; source "${SAFESTREAM_ENV_FILE:-$here/.env}"; set +a
+subs="$SAFESTREAM_RUN_DIR/demo-subscriptions.tsv"
+# The web app's address; with the demo's subscriptions in it (kept in the
+# browser on first open), so "My alerts" shows their alerts at once.
+web_url="$SAFESTREAM_API_URL/"
+if [[ -s $subs ]]; then
+  web_url+="#/map?"
+  while IFS=$'\t' read -r name id token; do web_url+="add=$id:$token&name=$name&"; done < "$subs"
+  web_url="${web_url%&}"
+fi
 cat <<INFO
 
 SafeStream is running.
-  web app          $SAFESTREAM_API_URL/            (open it in a browser: map, report, alerts, dashboard)
+  web app          $web_url
+                   (open it in a browser: map and list, report, get alerts, my alerts, dashboard)
   API              $SAFESTREAM_API_URL            (try: curl $SAFESTREAM_API_URL/healthz)
   metrics          $SAFESTREAM_INGEST_METRICS_URL  (ingest)
                    $SAFESTREAM_PROCESSOR_METRICS_URL  (processor)
@@ -27,12 +37,11 @@ SafeStream is running.
   environment      $here/.env
   stop everything  deploy/local/down.sh
 INFO
-subs="$SAFESTREAM_RUN_DIR/demo-subscriptions.tsv"
 if [[ -s $subs ]]; then
   echo
-  echo "Demo subscriptions (alerts fire as the samples stream):"
+  echo "Demo subscriptions (alerts fire as the samples stream; the web app's link above adds them to \"My alerts\"):"
   while IFS=$'\t' read -r name id token; do
-    echo "  $name: curl -H 'Authorization: Bearer $token' $SAFESTREAM_API_URL/v1/subscriptions/$id/alerts"
-    echo "  $(printf '%*s' ${#name} '')  live: ws://${SAFESTREAM_API_URL#http://}/v1/subscriptions/$id/live?token=$token"
+    echo "  $name: history  curl -H 'Authorization: Bearer $token' $SAFESTREAM_API_URL/v1/subscriptions/$id/alerts"
+    echo "  $(printf '%*s' ${#name} '')  live     ws://${SAFESTREAM_API_URL#http://}/v1/subscriptions/$id/live?token=$token"
   done < "$subs"
 fi

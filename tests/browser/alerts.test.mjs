@@ -94,7 +94,7 @@ test('an alert for a drawn circle arrives live, and a dropped connection resumes
   // meanwhile failed; nothing else may have.
   const problems = problemsOf(page, [/^net::ERR_CONNECTION_REFUSED /, /^net::ERR_EMPTY_RESPONSE /])
     .filter((p) => !/^console error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/v1\/subscriptions\/[^']+' failed/.test(p));
-  assert.deepEqual(problems, []);
+  assert.deepEqual(problems, [], 'nothing failed but what the outage explains');
 
   // On a phone, the same browser storage shows the same feed.
   const phone = await openPage(browser, pageApi.url, PHONE, { context: page.browserContext() });

@@ -4,6 +4,7 @@
 // init(ctx) / show(ctx, params) / hide() / cityChanged(ctx).
 import { loadCities, savedCity, saveCity } from './cities.js';
 import { el } from './format.js';
+import { subscriptions } from './store.js';
 import * as reportsView from './reports-view.js';
 import * as reportForm from './report-form.js';
 import * as alertsView from './alerts-view.js';
@@ -35,10 +36,33 @@ function parseHash() {
   return { name: VIEWS[name] ? name : 'map', params: new URLSearchParams(query || '') };
 }
 
+// ?add=<id>:<token>[&name=<label>] (repeatable, on any view) keeps
+// subscriptions made elsewhere in this browser: deploy/local/up.sh prints
+// such a link for the demo's subscriptions, and a key copied from another
+// device works the same way. The tokens are then dropped from the address
+// bar and the history. (A fragment never reaches a server.)
+function adopt(name, params) {
+  const adds = params.getAll('add');
+  if (!adds.length) return;
+  const names = params.getAll('name');
+  adds.forEach((add, i) => {
+    const at = add.indexOf(':');
+    const id = add.slice(0, at), token = add.slice(at + 1);
+    if (at > 0 && /^[0-9a-f-]{36}$/i.test(id) && token && !subscriptions.get(id)) {
+      subscriptions.add({ id, token, label: names[i] || 'Subscription' });
+    }
+  });
+  params.delete('add');
+  params.delete('name');
+  const rest = params.toString();
+  history.replaceState(null, '', `#/${name}${rest ? '?' + rest : ''}`);
+}
+
 async function route() {
   // In-page anchors (#main) are not views.
   if (location.hash && !location.hash.startsWith('#/')) return;
   const { name, params } = parseHash();
+  adopt(name, params);
   if (current && current !== name) {
     VIEWS[current].hide?.();
     document.getElementById(`view-${current}`).hidden = true;

@@ -68,9 +68,18 @@ export function bboxParam(map) {
   return [r(w), r(s), r(e), r(n)].join(',');
 }
 
-// S2 level for the heat map so a cell is a few dozen pixels wide: level 13
-// is ~1 km, each level halves the edge.
-export function heatLevel(map) {
-  const z = map.getZoom();
-  return Math.max(6, Math.min(16, Math.round(z + 0.5)));
+// S2 level for the heat map so that a cell is at least `minPx` pixels wide
+// on screen (an S2 cell edge is about 1.22 km at level 13 and halves with
+// each level); returns the level and the cell's width in pixels.
+export function heatLevel(map, minPx = 34) {
+  const lat = map.getCenter().lat * Math.PI / 180;
+  const metresPerPx = 156543.03 * Math.cos(lat) / Math.pow(2, map.getZoom());
+  let level = 16;
+  while (level > 6 && (1220 * Math.pow(2, 13 - level)) / metresPerPx < minPx) level -= 1;
+  return level;
+}
+export function cellPixels(map, level) {
+  const lat = map.getCenter().lat * Math.PI / 180;
+  const metresPerPx = 156543.03 * Math.cos(lat) / Math.pow(2, map.getZoom());
+  return (1220 * Math.pow(2, 13 - level)) / metresPerPx;
 }
