@@ -50,7 +50,9 @@ export async function waitFor(fn, { timeout = 30000, interval = 200, what = 'con
   throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
+// Daemon logs of this test file; removed when it passes (exit code 0).
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'safestream-browser-'));
+process.on('exit', (code) => { if (code === 0) fs.rmSync(workDir, { recursive: true, force: true }); });
 
 // A daemon of the project as a child process with its log in a file.
 export class Daemon {
@@ -80,11 +82,14 @@ export class Daemon {
     try { const s = fs.readFileSync(this.log, 'utf8'); return s.slice(-bytes); } catch { return ''; }
   }
   async waitHealthy(url, timeout = 30000) {
-    await waitFor(async () => {
+    const end = Date.now() + timeout;
+    while (Date.now() < end) {
       if (!this.running()) throw new Error(`${this.name} exited:\n${this.tail()}`);
       const r = await fetch(url).catch(() => null);
-      return r && r.ok;
-    }, { timeout, what: `${this.name} at ${url}` });
+      if (r && r.ok) return;
+      await sleep(100);
+    }
+    throw new Error(`${this.name} did not answer ${url} within ${timeout} ms:\n${this.tail()}`);
   }
 }
 
@@ -104,12 +109,11 @@ export async function startApi(env, { port } = {}) {
 }
 
 // safestream-processor in the stack's usual consumer group (so it starts
-// from the group's committed offsets, not the start of the topic), with a
-// short batch timeout so reports and alerts show within a second.
+// from the group's committed offsets, not the start of the topic).
 export async function startProcessor(env) {
   const metrics = await freePort();
   const d = new Daemon('processor', path.join(BUILD_DIR, 'processor/safestream-processor'),
-    ['--metrics-port', String(metrics), '--batch-timeout-ms', '100', '--log-level', 'warn'], env);
+    ['--metrics-port', String(metrics), '--log-level', 'warn'], env);
   d.start();
   await d.waitHealthy(`http://127.0.0.1:${metrics}/healthz`);
   return d;
