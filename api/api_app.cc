@@ -9,6 +9,7 @@
 #include "api/alert_hub.h"
 #include "api/api_metrics.h"
 #include "api/api_service.h"
+#include "api/city_directory.h"
 #include "api/http_server.h"
 #include "api/kafka_report_publisher.h"
 #include "api/postgres_store.h"
@@ -94,6 +95,7 @@ struct ApiApp::Impl {
   RedisAlertHistory history;
   AlertHub hub;
   WebApp web;
+  FileCityDirectory cityDirectory;
   RedisAlertListener listener;
   ReadinessProber readiness;
   std::unique_ptr<ApiService> service;
@@ -117,6 +119,7 @@ struct ApiApp::Impl {
         idempotency(redis),
         history(redis),
         web(WebAppOptions{c.webRoot, c.webTileUrl, c.webTileAttribution}),
+        cityDirectory(c.cities),
         listener(c.redisUrl, hub, &metrics),
         readiness(core::KafkaSettings{c.kafkaBootstrap, {}}, pg, redis, listener) {
     ServiceDeps d;
@@ -129,6 +132,7 @@ struct ApiApp::Impl {
     d.alerts = &history;
     d.metrics = &metrics;
     d.web = &web;
+    d.cities = &cityDirectory;
     if (!web.built()) {
       core::log::warn("web_app_not_built", {{"web_root", c.webRoot},
                                             {"message", "no index.html there; / answers 404 until the app is built"}});

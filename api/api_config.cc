@@ -68,6 +68,9 @@ ApiConfig parseApiConfig(int argc, char** argv) {
                   "empty: no tiles, the city boundaries are the map");
   core::addOption(app, "--web-tile-attribution", c.webTileAttribution, "SAFESTREAM_API_WEB_TILE_ATTRIBUTION",
                   "Attribution shown with the tiles of --web-tile-url");
+  c.cities = SAFESTREAM_DEFAULT_CITIES;
+  core::addOption(app, "--cities", c.cities, "SAFESTREAM_CITIES",
+                  "Cities file (schemas/cities.v1.json): zones, bboxes and neighbourhood boundaries served by /v1/cities");
   core::addLogLevelOption(app, c.logLevel);
   core::parseCommandLine(app, argc, argv);
   if (webRoot->count() == 0 && !std::filesystem::exists(c.webRoot + "/index.html") &&

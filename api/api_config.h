@@ -33,6 +33,7 @@ struct ApiConfig {
   std::string webTileUrl;          // "": no tile layer
   std::string webTileAttribution;
   std::string logLevel = "info";
+  std::string cities;  // deploy/cities.json: GET /v1/cities, the boundaries, the stats' city checks
 };
 
 // Parses flags and SAFESTREAM_* variables; exits on --help or a bad flag;

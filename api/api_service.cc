@@ -141,6 +141,17 @@ ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
     respond(std::move(r));
   });
   router_.add("GET", "/v1/web-config", bind(&ApiService::webConfig));
+  router_.add("GET", "/v1/cities", bind(&ApiService::listCities));
+  router_.add("GET", "/v1/cities/{id}/boundaries", bind(&ApiService::cityBoundaries));
+  if (!deps_.statsCities && deps_.cities) {
+    auto* cities = deps_.cities;
+    deps_.statsCities = [cities](const std::string& id) -> std::optional<StatsCity> {
+      for (const auto& c : cities->cities()) {
+        if (c.id == id) return StatsCity{c.bbox, c.neighbourhoods};
+      }
+      return std::nullopt;
+    };
+  }
   for (auto [path, kind] : {std::pair{"/v1/stats/heatmap", StatsKind::heatmap}, {"/v1/stats/trends", StatsKind::trends},
                             {"/v1/stats/neighbourhoods", StatsKind::neighbourhoods},
                             {"/v1/stats/categories", StatsKind::categories}, {"/v1/stats/hours", StatsKind::hours},
@@ -510,6 +521,62 @@ void ApiService::stats(StatsKind kind, HttpRequest& req, Responder respond) {
   auto r = jsonResponse(200, statsJson(*q, *rows));
   // Public numbers that move slowly: browsers and proxies may reuse them briefly.
   r.headers.emplace_back("Cache-Control", "public, max-age=30");
+  respond(std::move(r));
+}
+
+std::string citiesJson(const std::vector<CityView>& cities) {
+  std::string out = "{\"cities\":[";
+  for (std::size_t i = 0; i < cities.size(); ++i) {
+    const auto& c = cities[i];
+    char bbox[160];
+    std::snprintf(bbox, sizeof bbox, "[%.10g,%.10g,%.10g,%.10g]", c.bbox.minLon, c.bbox.minLat, c.bbox.maxLon, c.bbox.maxLat);
+    out += std::string(i ? "," : "") + "{\"id\":" + jsonString(c.id) + ",\"name\":" + jsonString(c.name) +
+           ",\"zone\":" + jsonString(c.zone) + ",\"bbox\":" + bbox + ",\"neighbourhoods\":[";
+    for (std::size_t j = 0; j < c.neighbourhoods.size(); ++j) out += (j ? "," : "") + jsonString(c.neighbourhoods[j]);
+    out += "]}";
+  }
+  return out + "]}";
+}
+
+void ApiService::listCities(HttpRequest&, Responder respond) {
+  static const std::vector<CityView> kNone;
+  auto r = jsonResponse(200, citiesJson(deps_.cities ? deps_.cities->cities() : kNone));
+  r.headers.emplace_back("Cache-Control", "public, max-age=300");
+  respond(std::move(r));
+}
+
+void ApiService::cityBoundaries(HttpRequest& req, Responder respond) {
+  const auto& id = req.pathParams["id"];
+  const CityBoundaries* b = deps_.cities ? deps_.cities->boundaries(id) : nullptr;
+  if (!b) {
+    bool known = false;
+    if (deps_.cities) {
+      for (const auto& c : deps_.cities->cities()) known = known || c.id == id;
+    }
+    return respond(errorResponse(404, "not_found",
+                                 known ? "city " + id + " has no neighbourhood boundaries"
+                                       : "no city " + id.substr(0, 64) + " (GET /v1/cities lists them)",
+                                 "id"));
+  }
+  // About 2 MB of GeoJSON per city: served from memory, gzipped once, revalidated by ETag.
+  const bool gzip = !b->gzip.empty() && acceptsGzip(req.header("accept-encoding"));
+  const std::string etag = b->etag.substr(0, b->etag.size() - 1) + (gzip ? "-gz\"" : "\"");
+  HttpResponse r;
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+  r.headers.emplace_back("Vary", "Accept-Encoding");
+  if (etagMatches(req.header("if-none-match"), etag)) {
+    r.status = 304;
+    r.contentType.clear();
+    return respond(std::move(r));
+  }
+  r.contentType = "application/geo+json";
+  if (gzip) {
+    r.headers.emplace_back("Content-Encoding", "gzip");
+    r.body = b->gzip;
+  } else {
+    r.body = b->geojson;
+  }
   respond(std::move(r));
 }
 

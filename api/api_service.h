@@ -24,7 +24,8 @@ struct ServiceDeps {
   ReportStore* reports = nullptr;
   SubscriptionStore* subscriptions = nullptr;
   StatsStore* stats = nullptr;              // null: /v1/stats/* answer 503
-  StatsCityLookup statsCities;              // empty: any city slug is accepted
+  StatsCityLookup statsCities;              // empty: from `cities` (any slug when that is null too)
+  CityDirectory* cities = nullptr;          // null: /v1/cities lists none
   RateLimiter* rateLimiter = nullptr;       // null: no rate limit
   IdempotencyStore* idempotency = nullptr;  // null: Idempotency-Key ignored
   AlertHistory* alerts = nullptr;
@@ -64,6 +65,8 @@ class ApiService {
   void listAlerts(HttpRequest& req, Responder respond);
   void webConfig(HttpRequest& req, Responder respond);
   void stats(StatsKind kind, HttpRequest& req, Responder respond);
+  void listCities(HttpRequest& req, Responder respond);
+  void cityBoundaries(HttpRequest& req, Responder respond);
   void open311Services(HttpRequest& req, Responder respond);
   void open311Service(HttpRequest& req, Responder respond);
   void open311Post(HttpRequest& req, Responder respond);
@@ -86,6 +89,9 @@ class ApiService {
 HttpResponse open311Error(int status, std::string_view description);
 // Converts our {"error":{...}} response into the Open311 array (same status).
 HttpResponse toOpen311Error(HttpResponse r);
+
+// GET /v1/cities body: {"cities":[{"id","name","zone","bbox":[w,s,e,n],"neighbourhoods":[...]}]}.
+std::string citiesJson(const std::vector<CityView>& cities);
 
 // FNV-1a 64 of the body, hex: the Idempotency-Key fingerprint.
 std::string bodyFingerprint(std::string_view body);

@@ -43,6 +43,28 @@ class StatsStore {
   virtual core::Result<std::vector<StatsRow>> stats(const StatsRequest& request) = 0;
 };
 
+// The configured cities (deploy/cities.json through core/cities), as the API
+// shows them. Immutable after construction: safe from any thread.
+struct CityView {
+  std::string id;    // "chicago"
+  std::string name;  // "Chicago"
+  std::string zone;  // "America/Chicago"
+  BoundingBox bbox;
+  std::vector<std::string> neighbourhoods;  // the boundary file's names, file order
+};
+struct CityBoundaries {
+  std::string geojson;  // FeatureCollection; each feature's properties {"city","name"}
+  std::string gzip;     // the same, gzipped once
+  std::string etag;
+};
+class CityDirectory {
+ public:
+  virtual ~CityDirectory() = default;
+  virtual const std::vector<CityView>& cities() const = 0;
+  // Null when the city is unknown or has no boundary file.
+  virtual const CityBoundaries* boundaries(const std::string& cityId) const = 0;
+};
+
 class SubscriptionStore {
  public:
   virtual ~SubscriptionStore() = default;

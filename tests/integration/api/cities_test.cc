@@ -1,0 +1,104 @@
+// GET /v1/cities and /v1/cities/{id}/boundaries through the real server,
+// from a cities file naming the shipped boundary files of data/.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "tests/integration/api/api_client.h"
+#include "tests/support/stack_env.h"
+
+namespace safestream {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::httpRequest;
+
+std::string gunzip(const std::string& in) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string out;
+  char buf[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  EXPECT_EQ(rc, Z_STREAM_END);
+  inflateEnd(&z);
+  return out;
+}
+
+json fileFeatures(const std::string& rel) {
+  std::ifstream in(testing::sourcePath(rel));
+  return json::parse(in)["features"];
+}
+
+TEST(CitiesApi, ListAndBoundariesOfTheShippedFiles) {
+  testing::requireStackEnv("SAFESTREAM_PG_URL");
+  const auto dir = fs::temp_directory_path() / ("safestream-cities-it-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string file = (dir / "cities.json").string();
+  std::ofstream(file) << json{{"cities",
+                               {{{"id", "chicago"}, {"name", "Chicago"}, {"zone", "America/Chicago"},
+                                 {"boundaries", testing::sourcePath("data/chicago_community_areas.geojson")},
+                                 {"name_property", "community"}, {"bbox", {-87.94, 41.64, -87.52, 42.03}}},
+                                {{"id", "austin"}, {"name", "Austin"}, {"zone", "America/Chicago"},
+                                 {"boundaries", testing::sourcePath("data/austin_neighborhoods.geojson")},
+                                 {"name_property", "neighname"}, {"bbox", {-97.94, 30.07, -97.52, 30.52}}}}}}
+                             .dump();
+  testing::ApiDaemon api({"--cities", file, "--stats-cache-seconds", "0"});
+
+  auto list = httpRequest(api.port(), "GET", "/v1/cities");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto cities = json::parse(list.body)["cities"];
+  ASSERT_EQ(cities.size(), 2u);
+  EXPECT_EQ(cities[0]["id"], "chicago");
+  EXPECT_EQ(cities[0]["zone"], "America/Chicago");
+  std::set<std::string> names;
+  for (const auto& f : fileFeatures("data/chicago_community_areas.geojson")) names.insert(f["properties"]["community"]);
+  EXPECT_EQ(cities[0]["neighbourhoods"].size(), names.size());
+  EXPECT_TRUE(names.count(cities[0]["neighbourhoods"][0].get<std::string>()));
+
+  auto gz = httpRequest(api.port(), "GET", "/v1/cities/austin/boundaries", "", {{"accept-encoding", "gzip"}});
+  ASSERT_EQ(gz.status, 200);
+  EXPECT_EQ(gz.header("content-type"), "application/geo+json");
+  EXPECT_EQ(gz.header("content-encoding"), "gzip");
+  const std::string text = gunzip(gz.body);
+  EXPECT_LT(gz.body.size(), text.size() / 2);
+  auto geo = json::parse(text);
+  const auto features = fileFeatures("data/austin_neighborhoods.geojson");
+  ASSERT_EQ(geo["features"].size(), features.size());
+  EXPECT_EQ(geo["features"][0]["properties"]["city"], "austin");
+  EXPECT_EQ(geo["features"][0]["properties"]["name"], features[0]["properties"]["neighname"]);
+  EXPECT_EQ(geo["features"][0]["geometry"], features[0]["geometry"]);
+  auto plain = httpRequest(api.port(), "GET", "/v1/cities/austin/boundaries");
+  EXPECT_EQ(plain.body, text);
+  EXPECT_EQ(httpRequest(api.port(), "GET", "/v1/cities/austin/boundaries", "",
+                        {{"accept-encoding", "gzip"}, {"if-none-match", gz.header("etag")}})
+                .status,
+            304);
+  auto missing = httpRequest(api.port(), "GET", "/v1/cities/atlantis/boundaries");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body)["error"]["code"], "not_found");
+
+  // The statistics check cities and neighbourhood names against the same file.
+  auto bad = httpRequest(api.port(), "GET", "/v1/stats/categories?city=atlantis");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["error"]["field"], "city");
+  EXPECT_EQ(httpRequest(api.port(), "GET", "/v1/stats/categories?city=chicago&neighbourhood=hyde%20park").status, 200);
+  EXPECT_EQ(httpRequest(api.port(), "GET", "/v1/stats/categories?city=chicago&neighbourhood=Nowhere").status, 400);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace safestream
