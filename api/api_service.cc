@@ -143,7 +143,7 @@ ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
   router_.add("GET", "/v1/web-config", bind(&ApiService::webConfig));
   router_.add("GET", "/v1/cities", bind(&ApiService::listCities));
   router_.add("GET", "/v1/cities/{id}/boundaries", bind(&ApiService::cityBoundaries));
-  if (!deps_.statsCities && deps_.cities) {
+  if (!deps_.statsCities && deps_.cities && !deps_.cities->cities().empty()) {
     auto* cities = deps_.cities;
     deps_.statsCities = [cities](const std::string& id) -> std::optional<StatsCity> {
       for (const auto& c : cities->cities()) {

@@ -134,6 +134,12 @@ TEST_F(CitiesTest, Endpoints) {
   EXPECT_EQ(hood.status, 400);
   EXPECT_EQ(json::parse(hood.body)["error"]["field"], "neighbourhood");
   EXPECT_EQ(call(s, "/v1/stats/categories", {}, "city=chicago&neighbourhood=loop").status, 503);  // valid; no store here
+  // No cities file at all: no list to check against, so any city id passes.
+  FileCityDirectory empty((dir_ / "missing.json").string());
+  deps.cities = &empty;
+  ApiService bare(deps);
+  EXPECT_EQ(json::parse(call(bare, "/v1/cities").body)["cities"].size(), 0u);
+  EXPECT_EQ(call(bare, "/v1/stats/categories", {}, "city=chicago").status, 503);
 }
 
 }  // namespace
