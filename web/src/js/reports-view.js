@@ -192,6 +192,15 @@ function renderList(heat) {
   document.getElementById('list-more').hidden = !state.cursor;
 }
 
+// A ring around the report whose detail is open.
+let ring = null;
+function highlight(r) {
+  if (ring) { ring.remove(); ring = null; }
+  if (!r || r.lat == null) return;
+  ring = L().circleMarker([r.lat, r.lon], { radius: 16, color: '#f2a900', weight: 4, fill: false, interactive: false, className: 'selected-ring' })
+    .addTo(handle.map);
+}
+
 let lastFocus = null;
 async function openDetail(id) {
   const box = document.getElementById('report-detail');
@@ -223,6 +232,7 @@ async function openDetail(id) {
   }
   box.hidden = false;
   box.dataset.id = r.id;
+  highlight(r);
   document.getElementById('detail-close').focus();
 }
 
@@ -230,5 +240,6 @@ function closeDetail() {
   const box = document.getElementById('report-detail');
   if (box.hidden) return;
   box.hidden = true;
+  highlight(null);
   if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
 }
