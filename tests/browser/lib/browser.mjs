@@ -54,23 +54,10 @@ export async function openPage(browser, origin, viewport = DESKTOP, { context } 
     } catch { problems.foreign.push(u); }
   });
   page.problems = problems;
-  page.tolerated = await missingEndpoints(origin);
   page.ownContext = context ? null : ctx;
   page.origin = origin;
   page.setDefaultTimeout(20000);
   return page;
-}
-
-// GET /v1/cities and its boundaries come with the cities work; until the
-// server has them the app uses its built-in list, and their 404s are not
-// the page's fault. Once the server answers /v1/cities, nothing is excused.
-let missingCache = null;
-async function missingEndpoints(origin) {
-  if (!missingCache) {
-    missingCache = fetch(`${origin}/v1/cities`).then((r) => (r.status === 404 ? [/^404 GET .*\/v1\/cities(\/[^/]+\/boundaries)?$/] : []))
-      .catch(() => []);
-  }
-  return missingCache;
 }
 
 export async function closePage(page) {
@@ -116,7 +103,7 @@ export function problemsOf(page, allowed = []) {
   const p = page.problems;
   // net::ERR_ABORTED: the app cancelled its own request (a newer map view
   // or filter replaced it).
-  const ok = [/^net::ERR_ABORTED /, ...allowed, ...(page.tolerated || [])];
+  const ok = [/^net::ERR_ABORTED /, ...allowed];
   return [...p.console.map((c) => `console error: ${c}`), ...p.exceptions.map((e) => `exception: ${e}`),
     ...p.foreign.map((u) => `request to another host: ${u}`),
     ...p.failed.filter((f) => !ok.some((re) => re.test(f))).map((f) => `failed request: ${f}`)];

@@ -33,8 +33,11 @@ export function loadWebConfig() {
   return configPromise;
 }
 
-// GeoJSON FeatureCollection of the city's neighbourhoods, or null.
-export function loadBoundaries(cityId) {
+// GeoJSON FeatureCollection of the city's neighbourhoods, or null (also
+// for the built-in list, whose cities the server does not know).
+export async function loadBoundaries(cityId) {
+  await loadCities();
+  if (!serverCities) return null;
   if (!boundaries.has(cityId)) {
     boundaries.set(cityId, optional(api.get(`/v1/cities/${encodeURIComponent(cityId)}/boundaries`)).catch(() => null));
   }
