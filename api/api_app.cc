@@ -88,7 +88,6 @@ struct ApiApp::Impl {
   CachingReportStore reportsCache;
   PostgresSubscriptionStore subscriptions;
   PostgresStatsStore statsPg;
-  CachingStatsStore statsCache;
   RedisPool redis;
   RedisRateLimiter limiter;
   RedisIdempotencyStore idempotency;
@@ -113,7 +112,6 @@ struct ApiApp::Impl {
         reportsCache(reports, clock, std::chrono::milliseconds(c.reportsCacheMs)),
         subscriptions(pg),
         statsPg(pg),
-        statsCache(statsPg, clock, std::chrono::seconds(c.statsCacheSeconds)),
         redis(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
         limiter(redis, c.rateLimitPerMinute, c.rateLimitBurst),
         idempotency(redis),
@@ -126,7 +124,8 @@ struct ApiApp::Impl {
     d.publisher = &publisher;
     d.reports = c.reportsCacheMs > 0 ? static_cast<ReportStore*>(&reportsCache) : &reports;
     d.subscriptions = &subscriptions;
-    d.stats = c.statsCacheSeconds > 0 ? static_cast<StatsStore*>(&statsCache) : &statsPg;
+    d.stats = &statsPg;
+    d.statsCacheTtl = std::chrono::seconds(c.statsCacheSeconds);
     d.rateLimiter = c.rateLimitPerMinute > 0 ? &limiter : nullptr;
     d.idempotency = &idempotency;
     d.alerts = &history;

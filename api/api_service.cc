@@ -123,6 +123,7 @@ HttpResponse toOpen311Error(HttpResponse r) {
 
 ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
   if (!deps_.clock) deps_.clock = &systemClock_;
+  if (deps_.statsCacheTtl.count() > 0) statsBodies_ = std::make_unique<AnswerCache<std::string>>(*deps_.clock, deps_.statsCacheTtl);
   auto bind = [this](void (ApiService::*fn)(HttpRequest&, Responder)) {
     return [this, fn](HttpRequest& req, Responder respond) { (this->*fn)(req, std::move(respond)); };
   };
@@ -516,9 +517,14 @@ void ApiService::stats(StatsKind kind, HttpRequest& req, Responder respond) {
   auto q = parseStatsRequest(kind, req.query, deps_.clock->now(), deps_.statsCities);
   if (!q) return respond(fromError(q.error()));
   if (!deps_.stats) return respond(storeError(core::Error{"no_store", "no statistics store", "", true}, "the statistics store"));
-  auto rows = deps_.stats->stats(*q);
-  if (!rows) return respond(storeError(rows.error(), "the statistics store"));
-  auto r = jsonResponse(200, statsJson(*q, *rows));
+  auto compute = [&]() -> core::Result<std::string> {
+    auto rows = deps_.stats->stats(*q);
+    if (!rows) return rows.error();
+    return statsJson(*q, *rows);
+  };
+  auto body = statsBodies_ ? statsBodies_->get(statsCacheKey(*q), compute) : compute();
+  if (!body) return respond(storeError(body.error(), "the statistics store"));
+  auto r = jsonResponse(200, std::move(*body));
   // Public numbers that move slowly: browsers and proxies may reuse them briefly.
   r.headers.emplace_back("Cache-Control", "public, max-age=30");
   respond(std::move(r));

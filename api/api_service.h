@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/answer_cache.h"
 #include "api/http_types.h"
 #include "api/ports.h"
 #include "api/router.h"
@@ -24,6 +25,9 @@ struct ServiceDeps {
   ReportStore* reports = nullptr;
   SubscriptionStore* subscriptions = nullptr;
   StatsStore* stats = nullptr;              // null: /v1/stats/* answer 503
+  // Rendered /v1/stats/* bodies are reused this long for the same question
+  // (one query per concurrent miss); 0: every request queries.
+  std::chrono::milliseconds statsCacheTtl{0};
   StatsCityLookup statsCities;              // empty: from `cities` (any slug when that is null too)
   CityDirectory* cities = nullptr;          // null: /v1/cities lists none
   RateLimiter* rateLimiter = nullptr;       // null: no rate limit
@@ -82,6 +86,9 @@ class ApiService {
 
   ServiceDeps deps_;
   core::SystemClock systemClock_;
+  // Rendering a heatmap of ~600 cells cost more than serving it, so the
+  // cache keeps the finished JSON.
+  std::unique_ptr<AnswerCache<std::string>> statsBodies_;
   Router router_;
 };
 

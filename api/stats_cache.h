@@ -1,29 +1,13 @@
 #pragma once
-// Stores in front of the PostgreSQL ones that keep each answer for a short
-// time (AnswerCache: TTL, bounded, one query per concurrent miss):
-// - CachingStatsStore: /v1/stats/* (--stats-cache-seconds, 30 by default)
-// - CachingReportStore: GET /v1/reports searches (--reports-cache-ms, off by
-//   default); single reports by id are never cached.
+// A ReportStore in front of the PostgreSQL one that keeps each search's
+// answer for a short time (AnswerCache: TTL, bounded, one query per
+// concurrent miss): GET /v1/reports with --reports-cache-ms (off by
+// default). Single reports by id are never cached. (The statistics keep
+// their rendered bodies in ApiService instead: see ServiceDeps::statsCacheTtl.)
 #include "api/answer_cache.h"
 #include "api/ports.h"
 
 namespace safestream::api {
-
-class CachingStatsStore final : public StatsStore {
- public:
-  CachingStatsStore(StatsStore& inner, const core::Clock& clock, std::chrono::milliseconds ttl,
-                    std::size_t maxEntries = 4096)
-      : inner_(inner), cache_(clock, ttl, maxEntries) {}
-  core::Result<std::vector<StatsRow>> stats(const StatsRequest& request) override {
-    return cache_.get(statsCacheKey(request), [&] { return inner_.stats(request); });
-  }
-  std::size_t hits() const { return cache_.hits(); }
-  std::size_t misses() const { return cache_.misses(); }
-
- private:
-  StatsStore& inner_;
-  AnswerCache<std::vector<StatsRow>> cache_;
-};
 
 class CachingReportStore final : public ReportStore {
  public:

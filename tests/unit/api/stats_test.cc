@@ -257,7 +257,14 @@ TEST(StatsCache, ReusesAnswersForTheTtlAndNeverFailures) {
   FakeStatsStore inner;
   FakeClock clock;
   inner.rows = {{"theft", "", 0, 0, 3, 0}};
-  CachingStatsStore cache(inner, clock, std::chrono::seconds(30), 2);
+  AnswerCache<std::vector<StatsRow>> answers(clock, std::chrono::seconds(30), 2);
+  struct {
+    AnswerCache<std::vector<StatsRow>>& c;
+    FakeStatsStore& inner;
+    core::Result<std::vector<StatsRow>> stats(const StatsRequest& r) {
+      return c.get(statsCacheKey(r), [&] { return inner.stats(r); });
+    }
+  } cache{answers, inner};
   auto q = *parse(StatsKind::categories, "category=theft");
   EXPECT_EQ(cache.stats(q)->at(0).count, 3);
   inner.rows[0].count = 4;
@@ -305,13 +312,13 @@ class GateStatsStore : public StatsStore {
 TEST(StatsCache, ConcurrentMissesShareOneQuery) {
   GateStatsStore inner;
   FakeClock clock;
-  CachingStatsStore cache(inner, clock, std::chrono::seconds(30));
+  AnswerCache<std::vector<StatsRow>> cache(clock, std::chrono::seconds(30));
   const auto q = *parse(StatsKind::categories, "");
   std::vector<std::thread> threads;
   std::atomic<int> answered{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      auto r = cache.stats(q);
+      auto r = cache.get(statsCacheKey(q), [&] { return inner.stats(q); });
       if (r && r->at(0).count == 7) answered.fetch_add(1);
     });
   }
@@ -400,6 +407,29 @@ TEST_F(StatsServiceTest, EveryEndpointAnswersAndRefusesBadInput) {
     EXPECT_EQ(get(path, "bogus=1").status, 400) << path;
     EXPECT_EQ(stats_.calls, before) << path << ": a refused request reached the store";
   }
+}
+
+TEST_F(StatsServiceTest, RenderedAnswersAreReusedWhenConfigured) {
+  stats_.rows = {{"theft", "", 0, 0, 3, 0}};
+  d_.statsCacheTtl = std::chrono::seconds(30);
+  ApiService service(d_);
+  auto call = [&](const std::string& query) {
+    HttpRequest req;
+    req.method = "GET";
+    req.path = "/v1/stats/categories";
+    req.query = query;
+    HttpResponse out;
+    service.handle(req, [&](HttpResponse r) { out = std::move(r); });
+    return out;
+  };
+  EXPECT_EQ(json::parse(call("city=chicago").body)["categories"][0]["count"], 3);
+  stats_.rows[0].count = 4;
+  EXPECT_EQ(json::parse(call("city=chicago").body)["categories"][0]["count"], 3);
+  EXPECT_EQ(stats_.calls, 1);
+  EXPECT_EQ(json::parse(call("city=chicago&category=theft").body)["categories"][0]["count"], 4);
+  clock_.t += std::chrono::seconds(31);
+  EXPECT_EQ(json::parse(call("city=chicago").body)["categories"][0]["count"], 4);
+  EXPECT_EQ(stats_.calls, 3);
 }
 
 TEST_F(StatsServiceTest, StoreDownIs503) {
