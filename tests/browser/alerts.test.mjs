@@ -119,3 +119,49 @@ test('an alert for a drawn circle arrives live, and a dropped connection resumes
   assert.deepEqual(await phone.evaluate(() => JSON.parse(localStorage.getItem('safestream.subscriptions.v1'))), []);
   await closePage(page);
 });
+
+test('an area drawn corner by corner, then changed: the server has the polygon and the new limits', async () => {
+  const page = await openPage(browser, otherApi.url, DESKTOP);
+  await goto(page, '#/alerts');
+  await page.click('#sub-form input[name=area][value=polygon]');
+  const c = uniqueChicagoPoint();
+  await showOnMap(page, 'alerts', c.lat, c.lon, 15);
+  const corners = [[metresNorth(c.lat, 200), c.lon], [c.lat, metresEast(c.lat, c.lon, 250)], [metresNorth(c.lat, -200), c.lon],
+    [c.lat, metresEast(c.lat, c.lon, -250)]];
+  for (const [la, lo] of corners) await clickMapAt(page, 'alerts', la, lo);
+  assert.match(await page.$eval('#poly-count', (p) => p.textContent), /^4 corners/);
+  await page.click('#sub-submit');
+  await page.waitForSelector('#token-box:not([hidden])');
+  const id = await page.$eval('#token-box', (b) => b.dataset.id);
+  const token = await page.$eval('#token-value', (t) => t.textContent);
+  const read = async () => (await fetch(`${otherApi.url}/v1/subscriptions/${id}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const sub = await read();
+  assert.equal(sub.area.type, 'polygon');
+  const ring = sub.area.coordinates[0];
+  assert.equal(ring.length, 5, 'four corners, closed');
+  assert.deepEqual(ring[0], ring[4]);
+  for (let i = 0; i < 4; i++) {
+    assert.ok(Math.abs(ring[i][1] - corners[i][0]) < 1e-4 && Math.abs(ring[i][0] - corners[i][1]) < 1e-4, `corner ${i} where it was clicked`);
+  }
+  await screenshot(page, 'alerts-polygon-desktop');
+
+  // Change: at most 5 an hour, quiet at night, theft only.
+  await page.waitForSelector(`#subs-list li[data-id="${id}"] button[data-action=change]`);
+  await page.click(`#subs-list li[data-id="${id}"] button[data-action=change]`);
+  await page.waitForFunction(() => document.getElementById('sub-submit').textContent === 'Save changes');
+  await page.type('#sub-form input[name=max_per_hour]', '5');
+  // The time fields as chromium's en-US locale shows them: hh mm AM/PM.
+  await page.type('#sub-form input[name=quiet_start]', '1100P');
+  await page.type('#sub-form input[name=quiet_end]', '0630A');
+  assert.deepEqual(await page.$eval('#sub-form', (f) => [f.elements.quiet_start.value, f.elements.quiet_end.value]), ['23:00', '06:30']);
+  await page.click('#sub-form input[name=sub-category][value=theft]');
+  await page.click('#sub-submit');
+  await waitFor(async () => (await read()).max_per_hour === 5, { what: 'the change on the server' });
+  const changed = await read();
+  assert.deepEqual(changed.categories, ['theft']);
+  assert.equal(changed.area.type, 'polygon', 'the area kept');
+  assert.ok(changed.quiet_hours && changed.quiet_hours.start === '23:00' && changed.quiet_hours.end === '06:30', JSON.stringify(changed.quiet_hours));
+  assert.deepEqual(problemsOf(page), []);
+  await fetch(`${otherApi.url}/v1/subscriptions/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+  await closePage(page);
+});

@@ -244,6 +244,8 @@ async function submit(e) {
       const res = await api.post('/v1/subscriptions', body);
       subscriptions.add({ id: res.id, token: res.token, label: describe(body), city: ctx.city.id });
       document.getElementById('token-value').textContent = res.token;
+      document.getElementById('token-link').textContent =
+        `${location.origin}/#/live?add=${res.id}:${encodeURIComponent(res.token)}&name=${encodeURIComponent(describe(body))}`;
       const box = document.getElementById('token-box');
       box.hidden = false;
       box.dataset.id = res.id;
