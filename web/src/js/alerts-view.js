@@ -8,6 +8,7 @@ import { createMap, setCity } from './basemap.js';
 import { categoryPicker } from './categories.js';
 import { el, categoryName, distance, placeName } from './format.js';
 import { subscriptions } from './store.js';
+import { serverCities } from './cities.js';
 
 const L = () => window.L;
 const MIN_R = 50, MAX_R = 20000;
@@ -174,7 +175,13 @@ function area() {
     const c = centre();
     return { type: 'circle', lat: c ? c[0] : null, lon: c ? c[1] : null, radius_m: sliderToRadius(Number(form.elements.radius.value)) };
   }
-  if (t === 'neighbourhood') return { type: 'neighbourhood', name: form.elements.neighbourhood.value };
+  // A neighbourhood is named within its city (names repeat across cities);
+  // only a server that lists its cities knows the city ids.
+  if (t === 'neighbourhood') {
+    const a = { type: 'neighbourhood', name: form.elements.neighbourhood.value };
+    if (serverCities) a.city = ctx.city.id;
+    return a;
+  }
   const ring = corners.map(([lat, lon]) => [lon, lat]);
   if (ring.length) ring.push(ring[0]);
   return { type: 'polygon', coordinates: [ring] };
