@@ -3,61 +3,137 @@
 #include <charconv>
 #include <vector>
 
+#include "core/live_feed.h"
+
 namespace safestream::api {
 
-AlertHub::Handle AlertHub::add(const std::string& subscriptionId, std::weak_ptr<LiveSubscriber> subscriber) {
-  std::lock_guard lock(mu_);
-  Handle h = next_++;
-  entries_[h] = Entry{subscriptionId, std::move(subscriber)};
-  bySubscription_.emplace(subscriptionId, h);
-  return h;
-}
+AlertHub::AlertHub() { shards_.push_back(std::make_unique<Shard>()); }
 
-void AlertHub::remove(Handle handle) {
+void AlertHub::setShards(std::vector<Executor> shards) {
   std::lock_guard lock(mu_);
-  auto it = entries_.find(handle);
-  if (it == entries_.end()) return;
-  auto range = bySubscription_.equal_range(it->second.subscriptionId);
-  for (auto i = range.first; i != range.second; ++i) {
-    if (i->second == handle) {
-      bySubscription_.erase(i);
-      break;
-    }
+  shards_.clear();
+  for (auto& e : shards) {
+    auto s = std::make_unique<Shard>();
+    s->post = std::move(e);
+    shards_.push_back(std::move(s));
   }
-  entries_.erase(it);
+  if (shards_.empty()) shards_.push_back(std::make_unique<Shard>());
 }
 
-std::size_t AlertHub::dispatch(std::string_view channel, const std::string& message) {
-  if (channel.substr(0, kLiveChannelPrefix.size()) != kLiveChannelPrefix) return 0;
-  const std::string id(channel.substr(kLiveChannelPrefix.size()));
-  const std::string cursor = extractCursor(message);
+std::size_t AlertHub::shards() const {
+  std::lock_guard lock(mu_);
+  return shards_.size();
+}
+
+AlertHub::Shard& AlertHub::shard(std::size_t i) {
+  // shards_ is only replaced by setShards(), before any session exists.
+  return *shards_[i % shards_.size()];
+}
+
+void AlertHub::add(std::size_t i, const std::string& feed, std::shared_ptr<LiveSubscriber> subscriber) {
+  auto& list = shard(i).feeds[feed];
+  subscriber->hubSlot_ = list.size();
+  list.push_back(std::move(subscriber));
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void AlertHub::remove(std::size_t i, const std::string& feed, const LiveSubscriber* subscriber) {
+  auto& feeds = shard(i).feeds;
+  auto it = feeds.find(feed);
+  if (it == feeds.end()) return;
+  auto& list = it->second;
+  const std::size_t slot = subscriber->hubSlot_;
+  if (slot >= list.size() || list[slot].get() != subscriber) return;  // not registered (or already removed)
+  if (slot + 1 != list.size()) {
+    list[slot] = std::move(list.back());
+    list[slot]->hubSlot_ = slot;
+  }
+  list.pop_back();
+  if (list.empty()) feeds.erase(it);
+  count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::size_t AlertHub::dispatch(std::string_view channel, std::string message) {
+  std::string feed = core::live::streamOfChannel(channel);
+  if (feed.empty()) return 0;
+  std::string cursor = extractCursor(message);
   if (!isStreamId(cursor)) return 0;
-  std::vector<std::shared_ptr<LiveSubscriber>> targets;
+  // The one copy of this alert every session of every shard sends.
+  auto frame = std::make_shared<const LiveFrame>(LiveFrame{std::move(cursor), std::move(message)});
+  auto key = std::make_shared<const std::string>(std::move(feed));
+  std::vector<Shard*> targets;
   {
     std::lock_guard lock(mu_);
-    auto range = bySubscription_.equal_range(id);
-    for (auto i = range.first; i != range.second; ++i) {
-      if (auto s = entries_[i->second].subscriber.lock()) targets.push_back(std::move(s));
-    }
+    for (auto& s : shards_) targets.push_back(s.get());
   }
-  for (auto& t : targets) t->deliver(cursor, message);
-  return targets.size();
+  for (Shard* s : targets) {
+    auto task = [s, key, frame] {
+      auto it = s->feeds.find(*key);
+      if (it == s->feeds.end()) return;
+      // deliver() never removes synchronously (sessions leave from their
+      // read handler), so the list is stable during the walk.
+      const auto& list = it->second;
+      for (std::size_t i = 0; i < list.size(); ++i) list[i]->deliver(frame);
+    };
+    if (s->post) s->post(std::move(task));
+    else task();
+  }
+  return 1;
 }
 
 void AlertHub::resyncAll() {
-  std::vector<std::shared_ptr<LiveSubscriber>> targets;
+  std::vector<Shard*> targets;
   {
     std::lock_guard lock(mu_);
-    for (auto& [_, e] : entries_) {
-      if (auto s = e.subscriber.lock()) targets.push_back(std::move(s));
-    }
+    for (auto& s : shards_) targets.push_back(s.get());
   }
-  for (auto& t : targets) t->resync();
+  for (Shard* s : targets) {
+    auto task = [s] {
+      for (auto& [_, list] : s->feeds) {
+        for (std::size_t i = 0; i < list.size(); ++i) list[i]->resync();
+      }
+    };
+    if (s->post) s->post(std::move(task));
+    else task();
+  }
 }
 
-std::size_t AlertHub::size() const {
+void AlertHub::clear() {
   std::lock_guard lock(mu_);
-  return entries_.size();
+  for (auto& s : shards_) s->feeds.clear();
+  count_ = 0;
+}
+
+std::optional<std::string> broadcastChannelName(const std::map<std::string, std::string>& query, HttpResponse& error) {
+  for (const auto& [k, _] : query) {
+    if (k != "city" && k != "neighbourhood" && k != "after") {
+      error = errorResponse(400, "unknown_parameter", "unknown query parameter '" + k.substr(0, 40) + "'", k.substr(0, 40));
+      return std::nullopt;
+    }
+  }
+  auto city = query.find("city");
+  if (city == query.end() || city->second.empty()) {
+    error = errorResponse(400, "invalid_parameter", "city is required (a city id such as chicago)", "city");
+    return std::nullopt;
+  }
+  const std::string& c = city->second;
+  bool slug = c.size() <= 64 && c.front() != '-';
+  for (unsigned char ch : c) slug = slug && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-');
+  if (!slug) {
+    error = errorResponse(400, "invalid_parameter", "city must be a city id: lower-case letters, digits and '-'", "city");
+    return std::nullopt;
+  }
+  auto n = query.find("neighbourhood");
+  if (n == query.end()) return core::live::cityChannelName(c);
+  const std::string& name = n->second;
+  bool ok = !name.empty() && name.size() <= 128;
+  for (unsigned char ch : name) ok = ok && ch >= 0x20 && ch != 0x7f;
+  if (!ok) {
+    error = errorResponse(400, "invalid_parameter", "neighbourhood must be 1 to 128 characters without control characters",
+                          "neighbourhood");
+    return std::nullopt;
+  }
+  return core::live::neighbourhoodChannelName(c, name);
 }
 
 namespace {

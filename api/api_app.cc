@@ -89,6 +89,7 @@ struct ApiApp::Impl {
   PostgresSubscriptionStore subscriptions;
   PostgresStatsStore statsPg;
   RedisPool redis;
+  RedisBatcher redisBatcher;
   RedisRateLimiter limiter;
   RedisIdempotencyStore idempotency;
   RedisAlertHistory history;
@@ -105,7 +106,7 @@ struct ApiApp::Impl {
       : registry(std::move(reg)),
         metrics(*registry),
         producer(core::KafkaSettings{c.kafkaBootstrap, {{"message.timeout.ms", std::to_string(c.publishTimeoutMs)}}},
-                 core::ProducerOptions{.idempotent = true, .compression = "lz4", .lingerMs = 1, .clientId = "safestream-api"}),
+                 core::ProducerOptions{.idempotent = true, .compression = "lz4", .lingerMs = c.publishLingerMs, .clientId = "safestream-api"}),
         publisher(producer, c.topic),
         pg(c.pgUrl, c.pgStatementTimeoutMs),
         reports(pg),
@@ -113,7 +114,8 @@ struct ApiApp::Impl {
         subscriptions(pg),
         statsPg(pg),
         redis(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
-        limiter(redis, c.rateLimitPerMinute, c.rateLimitBurst),
+        redisBatcher(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
+        limiter(redis, c.rateLimitPerMinute, c.rateLimitBurst, &redisBatcher),
         idempotency(redis),
         history(redis),
         web(WebAppOptions{c.webRoot, c.webTileUrl, c.webTileAttribution}),
@@ -175,8 +177,11 @@ struct ApiApp::Impl {
     o.trustProxy = c.trustProxy;
     o.wsPingInterval = std::chrono::seconds(c.wsPingSeconds);
     o.wsMaxQueue = static_cast<std::size_t>(c.wsMaxQueue);
-    // Citizen POSTs wait only for Redis (rate limit, idempotency) before the
-    // Kafka send, which is asynchronous; PostgreSQL reads go to the workers.
+    o.reusePort = c.reusePort;
+    // Citizen POSTs do not wait on the I/O thread: the rate check goes
+    // through the Redis batcher and the Kafka send is asynchronous (an
+    // Idempotency-Key still costs blocking Redis round trips, rare);
+    // PostgreSQL reads go to the workers.
     o.runInline = [](const HttpRequest& r) {
       return (r.method == "POST" && (r.path == "/v1/reports" || r.path == "/open311/v2/requests.json")) ||
              r.path == "/healthz" || r.path == "/metrics";

@@ -45,6 +45,9 @@ ApiConfig parseApiConfig(int argc, char** argv) {
   core::addOption(app, "--publish-timeout-ms", c.publishTimeoutMs, "SAFESTREAM_API_PUBLISH_TIMEOUT_MS",
                   "How long a POST waits for Kafka's acknowledgement before answering 503")
       ->check(CLI::Range(100, 300000));
+  core::addOption(app, "--publish-linger-ms", c.publishLingerMs, "SAFESTREAM_API_PUBLISH_LINGER_MS",
+                  "Kafka linger.ms of the report producer: how long a report may wait for others to share its batch")
+      ->check(CLI::Range(0, 1000));
   core::addOption(app, "--pg-statement-timeout-ms", c.pgStatementTimeoutMs, "SAFESTREAM_API_PG_STATEMENT_TIMEOUT_MS",
                   "PostgreSQL statement_timeout of every query")
       ->check(CLI::Range(100, 600000));
@@ -71,6 +74,9 @@ ApiConfig parseApiConfig(int argc, char** argv) {
   c.cities = SAFESTREAM_DEFAULT_CITIES;
   core::addOption(app, "--cities", c.cities, "SAFESTREAM_CITIES",
                   "Cities file (schemas/cities.v1.json): zones, bboxes and neighbourhood boundaries served by /v1/cities");
+  app.add_flag("--reuse-port", c.reusePort,
+               "Open --port with SO_REUSEPORT so several API processes on one host share it (the kernel spreads connections)")
+      ->envname("SAFESTREAM_API_REUSE_PORT");
   core::addLogLevelOption(app, c.logLevel);
   core::parseCommandLine(app, argc, argv);
   if (webRoot->count() == 0 && !std::filesystem::exists(c.webRoot + "/index.html") &&

@@ -22,6 +22,7 @@ struct ApiConfig {
   int ioThreads = 2;
   int workerThreads = 16;
   int publishTimeoutMs = 5000;
+  int publishLingerMs = 1;  // Kafka linger.ms of the citizen-report producer
   int pgStatementTimeoutMs = 5000;
   int wsPingSeconds = 15;
   int wsMaxQueue = 256;
@@ -32,6 +33,7 @@ struct ApiConfig {
   std::string webRoot;
   std::string webTileUrl;          // "": no tile layer
   std::string webTileAttribution;
+  bool reusePort = false;
   std::string logLevel = "info";
   std::string cities;  // deploy/cities.json: GET /v1/cities, the boundaries, the stats' city checks
 };

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <regex>
 
 #include "api/api_metrics.h"
@@ -12,6 +13,7 @@
 #include "api/static_files.h"
 #include "api/web_app.h"
 #include "core/fingerprint.h"
+#include "core/live_feed.h"
 #include "core/log.h"
 #include "core/report_id.h"
 #include "core/subscription.h"
@@ -136,11 +138,13 @@ ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
   router_.add("DELETE", "/v1/subscriptions/{id}", bind(&ApiService::deleteSubscription));
   router_.add("GET", "/v1/subscriptions/{id}/alerts", bind(&ApiService::listAlerts));
   // The transport upgrades WebSocket requests before routing; a plain GET lands here.
-  router_.add("GET", "/v1/subscriptions/{id}/live", [](HttpRequest&, Responder respond) {
+  auto upgradeRequired = [](HttpRequest&, Responder respond) {
     auto r = errorResponse(426, "upgrade_required", "this endpoint is a WebSocket; send Upgrade: websocket");
     r.headers.emplace_back("Upgrade", "websocket");
     respond(std::move(r));
-  });
+  };
+  router_.add("GET", "/v1/subscriptions/{id}/live", upgradeRequired);
+  router_.add("GET", "/v1/live", upgradeRequired);
   router_.add("GET", "/v1/web-config", bind(&ApiService::webConfig));
   router_.add("GET", "/v1/cities", bind(&ApiService::listCities));
   router_.add("GET", "/v1/cities/{id}/boundaries", bind(&ApiService::cityBoundaries));
@@ -214,23 +218,55 @@ void ApiService::handle(HttpRequest req, Responder respond) {
   }
 }
 
-bool ApiService::checkRate(HttpRequest& req, const std::function<HttpResponse(HttpResponse)>& renderError,
-                           Responder& respond) {
-  if (!deps_.rateLimiter) return true;
-  auto d = deps_.rateLimiter->take(req.clientIp);
+namespace {
+// The answer to a refused (or failed-open) rate check, or nullopt to go on.
+std::optional<HttpResponse> rateRefusal(const core::Result<RateDecision>& d, ApiMetrics* metrics,
+                                        const std::function<HttpResponse(HttpResponse)>& renderError) {
   if (!d) {
     // Fail open: a Redis outage must not stop citizens reporting; counted and logged.
-    if (deps_.metrics) deps_.metrics->degraded.Increment();
+    if (metrics) metrics->degraded.Increment();
     core::log::warn("rate_limiter_unavailable", {{"message", d.error().message}});
-    return true;
+    return std::nullopt;
   }
-  if (d->allowed) return true;
-  if (deps_.metrics) deps_.metrics->rateLimited.Increment();
+  if (d->allowed) return std::nullopt;
+  if (metrics) metrics->rateLimited.Increment();
   auto r = errorResponse(429, "rate_limited", "too many requests from this client; retry after " +
                                                   std::to_string(d->retryAfterSeconds) + " s");
   r.headers.emplace_back("Retry-After", std::to_string(d->retryAfterSeconds));
-  respond(renderError(std::move(r)));
+  return renderError(std::move(r));
+}
+}  // namespace
+
+bool ApiService::checkRate(HttpRequest& req, const std::function<HttpResponse(HttpResponse)>& renderError,
+                           Responder& respond) {
+  if (!deps_.rateLimiter) return true;
+  auto refused = rateRefusal(deps_.rateLimiter->take(req.clientIp), deps_.metrics, renderError);
+  if (!refused) return true;
+  respond(std::move(*refused));
   return false;
+}
+
+void ApiService::afterRateCheck(HttpRequest& req, std::function<HttpResponse(HttpResponse)> renderError,
+                                Responder respond, std::function<void(HttpRequest&, Responder)> next) {
+  if (!deps_.rateLimiter) return next(req, std::move(respond));
+  auto held = std::make_shared<HttpRequest>(std::move(req));
+  const std::string client = held->clientIp;
+  deps_.rateLimiter->takeAsync(client, [this, held, renderError = std::move(renderError), respond = std::move(respond),
+                                        next = std::move(next)](core::Result<RateDecision> d) mutable {
+    if (auto refused = rateRefusal(d, deps_.metrics, renderError)) return respond(std::move(*refused));
+    auto resume = [held, renderError, respond, next = std::move(next)]() mutable {
+      // Out of handle()'s try block now (another thread, later): same rule,
+      // a throwing handler becomes a 500 without details.
+      try {
+        next(*held, respond);
+      } catch (const std::exception& e) {
+        core::log::error("handler_exception", {{"path", held->path}, {"message", std::string(e.what())}});
+        respond(renderError(errorResponse(500, "internal", "internal error")));
+      }
+    };
+    if (held->continueOn) held->continueOn(std::move(resume));
+    else resume();
+  });
 }
 
 void ApiService::submit(HttpRequest& req, const core::Report& report,
@@ -301,8 +337,12 @@ void ApiService::submit(HttpRequest& req, const core::Report& report,
 }
 
 void ApiService::postReport(HttpRequest& req, Responder respond) {
+  afterRateCheck(req, [](HttpResponse r) { return r; }, std::move(respond),
+                 [this](HttpRequest& r, Responder next) { acceptReport(r, std::move(next)); });
+}
+
+void ApiService::acceptReport(HttpRequest& req, Responder respond) {
   auto plain = [](HttpResponse r) { return r; };
-  if (!checkRate(req, plain, respond)) return;
   if (!isJsonContentType(req)) {
     respond(errorResponse(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type"));
     return;
@@ -490,7 +530,7 @@ void ApiService::listAlerts(HttpRequest& req, Responder respond) {
     }
     limit = std::stoi(l);
   }
-  auto entries = deps_.alerts->after(sub->id, after, limit);
+  auto entries = deps_.alerts->after(core::live::subscriptionStream(sub->id), after, limit);
   if (!entries) return respond(storeError(entries.error(), "the alert history"));
   std::string body = "{\"alerts\":[";
   bool first = true;
@@ -607,8 +647,12 @@ void ApiService::open311Service(HttpRequest& req, Responder respond) {
 }
 
 void ApiService::open311Post(HttpRequest& req, Responder respond) {
+  afterRateCheck(req, [](HttpResponse r) { return toOpen311Error(std::move(r)); }, std::move(respond),
+                 [this](HttpRequest& r, Responder next) { acceptOpen311(r, std::move(next)); });
+}
+
+void ApiService::acceptOpen311(HttpRequest& req, Responder respond) {
   auto toSpec = [](HttpResponse r) { return toOpen311Error(std::move(r)); };
-  if (!checkRate(req, toSpec, respond)) return;
   std::string ct = req.header("content-type");
   if (ct.rfind("application/x-www-form-urlencoded", 0) != 0) {
     return respond(open311Error(400, "Content-Type must be application/x-www-form-urlencoded"));

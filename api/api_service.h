@@ -82,6 +82,12 @@ class ApiService {
   void submit(HttpRequest& req, const core::Report& report, std::function<HttpResponse(const std::string&)> render,
               std::function<HttpResponse(HttpResponse)> renderError, Responder respond);
   bool checkRate(HttpRequest& req, const std::function<HttpResponse(HttpResponse)>& renderError, Responder& respond);
+  // checkRate without blocking the calling thread: `next` runs (on any
+  // thread) once the token is taken or the limiter failed open.
+  void afterRateCheck(HttpRequest& req, std::function<HttpResponse(HttpResponse)> renderError, Responder respond,
+                      std::function<void(HttpRequest&, Responder)> next);
+  void acceptReport(HttpRequest& req, Responder respond);
+  void acceptOpen311(HttpRequest& req, Responder respond);
   core::Result<core::Subscription> authorizeRequest(HttpRequest& req, HttpResponse& error);
 
   ServiceDeps deps_;

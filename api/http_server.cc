@@ -11,6 +11,7 @@
 
 #include "api/api_metrics.h"
 #include "api/router.h"
+#include "core/live_feed.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -25,6 +26,7 @@ using tcp = net::ip::tcp;
 namespace {
 constexpr const char* kServerName = "safestream-api";
 constexpr const char* kLivePattern = "/v1/subscriptions/{id}/live";
+constexpr const char* kBroadcastPath = "/v1/live";
 constexpr int kSyncPage = 500;
 constexpr int kMaxSyncPages = 20;  // a resume replays at most 10,000 alerts, then the client pages /alerts
 }  // namespace
@@ -34,16 +36,27 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Handler handler;
   LiveHooks live;
   ApiMetrics* metrics;
-  net::io_context ioc;
+  // One io_context per I/O thread, each run by that thread alone: a
+  // connection lives on one of them for its whole life, so its handlers
+  // never run concurrently (no strands) and the live fan-out reaches a
+  // thread's sessions with one post (AlertHub's shard = the context index).
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   net::thread_pool workers;
   std::vector<tcp::acceptor> acceptors;
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
+  std::size_t nextContext = 0;  // round-robin for accepted sockets; acceptor thread only
   int boundPort = 0;
 
   Impl(ServerOptions o, Handler h, LiveHooks l, ApiMetrics* m)
       : options(std::move(o)), handler(std::move(h)), live(l), metrics(m),
-        ioc(std::max(1, options.ioThreads)), workers(static_cast<std::size_t>(std::max(1, options.workerThreads))) {}
+        workers(static_cast<std::size_t>(std::max(1, options.workerThreads))) {
+    for (int i = 0; i < std::max(1, options.ioThreads); ++i) {
+      contexts.push_back(std::make_unique<net::io_context>(1));
+      guards.push_back(net::make_work_guard(*contexts.back()));
+    }
+  }
 
   void listen(int port);
   void accept(tcp::acceptor& acceptor);
@@ -83,20 +96,25 @@ HttpRequest toRequest(const http::request<http::string_body>& req, const std::st
 
 // ---- WebSocket session ---------------------------------------------------------
 
+// One live connection. It lives on one io_context (its shard), so every
+// member is touched by that thread only: the hub's fan-out task, the worker's
+// history read and the socket handlers all run there.
+//
+// Memory of an idle session (measured by bench/api/ws_fanout.sh): the Beast
+// stream (its 1.5 KB read buffer and timer), this object, the hub slot; no
+// request, queue or read buffer stays allocated.
 class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(beast::tcp_stream&& stream, Shared shared, std::string subscriptionId, std::string after)
-      : ws_(std::move(stream)), strand_(ws_.get_executor()), closeTimer_(strand_), shared_(std::move(shared)),
-        subscriptionId_(std::move(subscriptionId)), lastCursor_(std::move(after)) {}
+  WsSession(tcp::socket&& socket, Shared shared, std::size_t shard, std::string feed, std::string after)
+      : ws_(std::move(socket)), closeTimer_(ws_.get_executor()), shared_(std::move(shared)), shard_(shard),
+        feed_(std::move(feed)), lastCursor_(std::move(after)) {}
 
   ~WsSession() override {
-    if (handle_ && shared_->live.hub) shared_->live.hub->remove(handle_);
     if (accepted_ && shared_->metrics) shared_->metrics->websocketsOpen.Decrement();
   }
 
   void run(http::request<http::string_body> req) {
-    upgrade_ = std::move(req);
-    beast::get_lowest_layer(ws_).expires_never();
+    upgrade_ = std::make_unique<http::request<http::string_body>>(std::move(req));
     websocket::stream_base::timeout opt{};
     opt.handshake_timeout = std::chrono::seconds(5);
     // Beast pings after half the idle timeout without traffic from the peer
@@ -106,24 +124,23 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
     ws_.set_option(opt);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, kServerName); }));
-    ws_.read_message_max(4096);
-    ws_.async_accept(upgrade_, beast::bind_front_handler(&WsSession::onAccept, shared_from_this()));
+    ws_.read_message_max(readBuffer_.max_size());
+    ws_.auto_fragment(false);  // an alert is one frame, written in one go
+    ws_.text(true);
+    ws_.async_accept(*upgrade_, beast::bind_front_handler(&WsSession::onAccept, shared_from_this()));
   }
 
-  // Listener thread: hop onto the strand; never touch state here.
-  void deliver(const std::string& cursor, const std::string& json) override {
-    net::post(strand_, [self = shared_from_this(), cursor, json] { self->onLive(cursor, json); });
-  }
+  // The hub's fan-out task, on this session's thread.
+  void deliver(const LiveFramePtr& frame) override { onLive(frame); }
   void resync() override {
-    net::post(strand_, [self = shared_from_this()] {
-      if (self->closing_ || !self->accepted_) return;
-      if (self->syncing_) self->resyncPending_ = true;
-      else self->startSync();
-    });
+    if (closing_ || !accepted_) return;
+    if (syncing_) resyncPending_ = true;
+    else startSync();
   }
 
  private:
   void onAccept(beast::error_code ec) {
+    upgrade_.reset();
     if (ec) return;
     accepted_ = true;
     if (shared_->metrics) {
@@ -132,7 +149,8 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
     }
     // Register first, then read the stream: an alert is either in what the
     // read returns or published after registration, so nothing falls in between.
-    handle_ = shared_->live.hub->add(subscriptionId_, weak_from_this());
+    shared_->live.hub->add(shard_, feed_, shared_from_this());
+    registered_ = true;
     startSync();
     doRead();
   }
@@ -145,12 +163,12 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
       std::string cursor = from;
       std::optional<core::Error> error;
       if (from.empty()) {
-        auto last = self->shared_->live.history->lastCursor(self->subscriptionId_);
+        auto last = self->shared_->live.history->lastCursor(self->feed_);
         if (last) cursor = *last;
         else error = last.error();
       } else {
         for (int page = 0; page < kMaxSyncPages; ++page) {
-          auto r = self->shared_->live.history->after(self->subscriptionId_, cursor, kSyncPage);
+          auto r = self->shared_->live.history->after(self->feed_, cursor, kSyncPage);
           if (!r) {
             error = r.error();
             break;
@@ -161,7 +179,8 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
           if (static_cast<int>(r->size()) < kSyncPage) break;
         }
       }
-      net::post(self->strand_, [self, entries = std::move(entries), cursor, error]() mutable {
+      auto ex = self->ws_.get_executor();
+      net::post(ex, [self = std::move(self), entries = std::move(entries), cursor, error]() mutable {
         self->onSynced(std::move(entries), cursor, error);
       });
     });
@@ -170,52 +189,60 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
   void onSynced(std::vector<AlertEntry> entries, const std::string& cursor, const std::optional<core::Error>& error) {
     if (closing_) return;
     if (error) {
-      core::log::warn("ws_resume_failed", {{"subscription_id", subscriptionId_}, {"message", error->message}});
+      core::log::warn("ws_resume_failed", {{"feed", feed_}, {"message", error->message}});
       return closeWith(websocket::close_code::try_again_later, "alert history unavailable; reconnect with after=");
     }
     if (lastCursor_.empty()) lastCursor_ = cursor;  // a fresh connection starts at the stream's end
     syncing_ = false;
-    for (auto& e : entries) enqueue(e.cursor, std::move(e.json));
+    for (auto& e : entries) enqueue(std::make_shared<const LiveFrame>(LiveFrame{std::move(e.cursor), std::move(e.json)}));
     auto buffered = std::move(buffered_);
-    buffered_.clear();
-    for (auto& [c, j] : buffered) onLive(c, j);
+    buffered_ = {};
+    for (auto& f : buffered) onLive(f);
     if (resyncPending_ && !closing_) {
       resyncPending_ = false;
       startSync();
     }
   }
 
-  void onLive(const std::string& cursor, const std::string& json) {
+  void onLive(const LiveFramePtr& frame) {
     if (closing_ || !accepted_) return;
     if (syncing_) {
-      buffered_.emplace_back(cursor, json);
+      buffered_.push_back(frame);
       if (buffered_.size() > shared_->options.wsMaxQueue * 4) slowClient();
       return;
     }
-    enqueue(cursor, json);
+    enqueue(frame);
   }
 
-  void enqueue(const std::string& cursor, std::string json) {
+  void enqueue(LiveFramePtr frame) {
     if (closing_) return;
-    if (!lastCursor_.empty() && compareStreamIds(cursor, lastCursor_) <= 0) return;  // already sent
-    lastCursor_ = cursor;
-    queue_.push_back(std::move(json));
-    if (queue_.size() > shared_->options.wsMaxQueue) return slowClient();
+    if (!lastCursor_.empty() && compareStreamIds(frame->cursor, lastCursor_) <= 0) return;  // already sent
+    lastCursor_ = frame->cursor;
+    queue_.push_back(std::move(frame));
+    if (queue_.size() - head_ > shared_->options.wsMaxQueue) return slowClient();
     if (!writing_) doWrite();
   }
 
   void doWrite() {
     writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&WsSession::onWrite, shared_from_this()));
+    ws_.async_write(net::buffer(queue_[head_]->json), beast::bind_front_handler(&WsSession::onWrite, shared_from_this()));
   }
 
   void onWrite(beast::error_code ec, std::size_t) {
     writing_ = false;
     if (ec) return;
     if (shared_->metrics) shared_->metrics->alertsPushed.Increment();
-    if (!queue_.empty()) queue_.pop_front();
-    if (!queue_.empty() && !closing_) doWrite();
+    popFront();
+    if (head_ < queue_.size() && !closing_) doWrite();
+  }
+
+  void popFront() {
+    if (head_ < queue_.size()) queue_[head_++].reset();
+    if (head_ == queue_.size()) {
+      queue_.clear();
+      head_ = 0;
+      if (queue_.capacity() > 64) queue_.shrink_to_fit();  // an idle session keeps no queue
+    }
   }
 
   // A client that does not read would make the queue grow without bound:
@@ -223,15 +250,20 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
   void slowClient() {
     if (closing_) return;
     if (shared_->metrics) shared_->metrics->slowClientDisconnects.Increment();
-    core::log::info("ws_slow_client_closed", {{"subscription_id", subscriptionId_}});
+    core::log::info("ws_slow_client_closed", {{"feed", feed_}});
     closeWith(websocket::close_code::policy_error, "client too slow: alerts not read");
   }
 
   void closeWith(websocket::close_code code, const char* reason) {
     if (closing_) return;
     closing_ = true;
-    buffered_.clear();
-    if (queue_.size() > 1) queue_.resize(writing_ ? 1 : 0);  // keep the frame being written alive
+    buffered_ = {};
+    // Keep the frame being written alive; drop the rest.
+    if (writing_) queue_.resize(head_ + 1);
+    else {
+      queue_.clear();
+      head_ = 0;
+    }
     ws_.async_close(websocket::close_reason(code, reason), [self = shared_from_this()](beast::error_code) {
       self->closeTimer_.cancel();
     });
@@ -239,17 +271,20 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
     closeTimer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
       beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      beast::get_lowest_layer(self->ws_).shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(self->ws_).close(ignored);
     });
   }
 
   void doRead() {
     ws_.async_read(readBuffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) {
+        // Closed by the peer, timed out (no pong) or dropped: leave the hub,
+        // which held the last reference once the handlers in flight end.
         self->closing_ = true;
         self->closeTimer_.cancel();
-        return;  // closed by the peer, timed out (no pong) or dropped
+        self->leave();
+        return;
       }
       // Clients have nothing to say on this channel; their messages are ignored.
       self->readBuffer_.consume(self->readBuffer_.size());
@@ -257,18 +292,25 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
     });
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
-  net::any_io_executor strand_;
+  void leave() {
+    if (!registered_) return;
+    registered_ = false;
+    shared_->live.hub->remove(shard_, feed_, this);
+  }
+
+  websocket::stream<tcp::socket> ws_;
   net::steady_timer closeTimer_;
   Shared shared_;
-  std::string subscriptionId_;
+  std::size_t shard_;
+  std::string feed_;  // the feed's stream key (core/live_feed.h)
   std::string lastCursor_;
-  http::request<http::string_body> upgrade_;
-  AlertHub::Handle handle_ = 0;
-  beast::flat_buffer readBuffer_;
-  std::deque<std::string> queue_;
-  std::vector<std::pair<std::string, std::string>> buffered_;
+  std::unique_ptr<http::request<http::string_body>> upgrade_;  // only until the handshake is answered
+  beast::flat_static_buffer<512> readBuffer_;  // clients send nothing but control frames
+  std::vector<LiveFramePtr> queue_;  // frames from head_ on wait to be written
+  std::size_t head_ = 0;
+  std::vector<LiveFramePtr> buffered_;  // live frames that arrived during a history read
   bool accepted_ = false;
+  bool registered_ = false;
   bool writing_ = false;
   bool syncing_ = false;
   bool resyncPending_ = false;
@@ -279,8 +321,8 @@ class WsSession : public LiveSubscriber, public std::enable_shared_from_this<WsS
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, Shared shared)
-      : stream_(std::move(socket)), timer_(stream_.get_executor()), shared_(std::move(shared)) {
+  HttpSession(tcp::socket&& socket, Shared shared, std::size_t shard)
+      : stream_(std::move(socket)), timer_(stream_.get_executor()), shared_(std::move(shared)), shard_(shard) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string();
@@ -369,9 +411,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     keepAlive_ = msg.keep_alive();
     head_ = msg.method() == http::verb::head;
     auto request = toRequest(msg, peer_, shared_->options.trustProxy);
+    // From a worker or the Kafka delivery thread this hops to the
+    // connection's thread; an inline handler answering at once writes directly.
     auto respond = [self = shared_from_this()](HttpResponse r) {
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r), false); });
+      net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->write(std::move(r), false); });
     };
+    request.continueOn = [ex = stream_.get_executor()](std::function<void()> task) { net::post(ex, std::move(task)); };
     if (shared_->options.runInline && shared_->options.runInline(request)) {
       shared_->handler(std::move(request), std::move(respond));
       return;
@@ -384,20 +429,28 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void upgrade(http::request<http::string_body> req) {
     HttpRequest r = toRequest(req, peer_, shared_->options.trustProxy);
     std::map<std::string, std::string> params;
-    if (!matchPattern(kLivePattern, r.path, params)) {
+    const bool subscription = matchPattern(kLivePattern, r.path, params);
+    if (!subscription && r.path != kBroadcastPath) {
       return sendError(errorResponse(404, "not_found", "no WebSocket endpoint at " + r.path));
     }
     std::map<std::string, std::string> query;
     std::string bad;
     if (!parseQuery(r.query, query, bad)) return sendError(errorResponse(400, "invalid_parameter", "malformed query string"));
-    std::string token = query["token"];
-    const std::string auth = r.header("authorization");
-    if (auth.size() > 7 && (auth.compare(0, 7, "Bearer ") == 0 || auth.compare(0, 7, "bearer ") == 0)) token = auth.substr(7);
     std::string after = query.count("after") ? query["after"] : r.header("last-event-id");
     if (after == "0") after = "0-0";
     if (!after.empty() && !isStreamId(after)) {
       return sendError(errorResponse(400, "invalid_parameter", "after must be a cursor this API returned", "after"));
     }
+    if (!subscription) {
+      // A broadcast channel: public data (the same as GET /v1/reports), no token.
+      HttpResponse refused;
+      auto name = broadcastChannelName(query, refused);
+      if (!name) return sendError(std::move(refused));
+      return startLive(std::move(req), core::live::broadcastStream(*name), after);
+    }
+    std::string token = query["token"];
+    const std::string auth = r.header("authorization");
+    if (auth.size() > 7 && (auth.compare(0, 7, "Bearer ") == 0 || auth.compare(0, 7, "bearer ") == 0)) token = auth.substr(7);
     const std::string id = params["id"];
     net::post(shared_->workers, [self = shared_from_this(), req = std::move(req), id, token, after]() mutable {
       auto denied = self->shared_->live.authorize(id, token);
@@ -406,9 +459,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           if (self->shared_->metrics) self->shared_->metrics->request(kLivePattern, "GET", denied->status, 0);
           return self->sendError(std::move(*denied));
         }
-        std::make_shared<WsSession>(std::move(self->stream_), self->shared_, id, after)->run(std::move(req));
+        self->startLive(std::move(req), core::live::subscriptionStream(id), after);
       });
     });
+  }
+
+  void startLive(http::request<http::string_body> req, std::string feed, const std::string& after) {
+    timer_.cancel();
+    std::make_shared<WsSession>(stream_.release_socket(), shared_, shard_, std::move(feed), after)->run(std::move(req));
   }
 
   // Requests refused before routing (slow, too large, not HTTP) are counted
@@ -471,6 +529,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   Shared shared_;
+  std::size_t shard_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<std::array<char, 16384>> drain_;
@@ -490,10 +549,13 @@ void HttpServer::Impl::listen(int port) {
   } catch (const std::exception& e) {
     throw core::ConfigError("--host '" + options.host + "' is not an IP address");
   }
-  tcp::acceptor acceptor(net::make_strand(ioc));
+  tcp::acceptor acceptor(*contexts[0]);
   beast::error_code ec;
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  // Several API processes on one port (the kernel spreads connections over
+  // them), e.g. when one process's descriptor limit is below the connections wanted.
+  if (!ec && options.reusePort) acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -504,15 +566,22 @@ void HttpServer::Impl::listen(int port) {
 }
 
 void HttpServer::Impl::accept(tcp::acceptor& acceptor) {
-  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this(), &acceptor](beast::error_code ec, tcp::socket socket) {
+  const std::size_t shard = nextContext++ % contexts.size();
+  acceptor.async_accept(contexts[shard]->get_executor(), [self = shared_from_this(), &acceptor, shard](
+                                                              beast::error_code ec, tcp::socket socket) {
     if (self->stopped) return;
     if (!ec) {
+      // Every socket, HTTP or WebSocket: an alert or a 202 leaves at once
+      // instead of waiting for the previous segment's ACK (Nagle).
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<HttpSession>(std::move(socket), self)->run();
+      std::make_shared<HttpSession>(std::move(socket), self, shard)->run();
     } else if (ec == net::error::operation_aborted) {
       return;
     } else {
+      // EMFILE/ENFILE: out of descriptors (see docs/operations.md, LimitNOFILE);
+      // back off a little instead of spinning on the same error.
       core::log::warn("accept_failed", {{"message", ec.message()}});
+      if (ec == net::error::no_descriptors || ec.value() == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     self->accept(acceptor);
   });
@@ -526,11 +595,16 @@ HttpServer::HttpServer(ServerOptions options, Handler handler, LiveHooks live, A
     impl_->listen(impl_->options.extraPort);
   }
   for (auto& a : impl_->acceptors) impl_->accept(a);
-  for (int i = 0; i < std::max(1, impl_->options.ioThreads); ++i) {
-    impl_->threads.emplace_back([impl = impl_] {
+  std::vector<AlertHub::Executor> shards;
+  for (auto& ctx : impl_->contexts) {
+    shards.push_back([ex = ctx->get_executor()](std::function<void()> task) { net::post(ex, std::move(task)); });
+  }
+  if (impl_->live.hub) impl_->live.hub->setShards(std::move(shards));
+  for (auto& ctx : impl_->contexts) {
+    impl_->threads.emplace_back([impl = impl_, ctx = ctx.get()] {
       for (;;) {
         try {
-          impl->ioc.run();
+          ctx->run();
           return;
         } catch (const std::exception& e) {
           // A handler must not take the server down; log and keep serving.
@@ -547,13 +621,14 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::stop() {
   if (impl_->stopped.exchange(true)) return;
-  impl_->ioc.stop();
+  for (auto& ctx : impl_->contexts) ctx->stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
   impl_->workers.join();  // their replies are posted to the stopped context and dropped
   beast::error_code ec;
   for (auto& a : impl_->acceptors) a.close(ec);
+  if (impl_->live.hub) impl_->live.hub->clear();  // the sessions it held can go
 }
 
 int HttpServer::port() const { return impl_->boundPort; }

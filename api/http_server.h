@@ -10,9 +10,11 @@
 // and Boost is already here through cpprestsdk. cpprestsdk still serves the
 // operator port (core::AdminServer).
 //
-// Threading: `ioThreads` run the sockets (each connection on its own strand);
-// handlers run on a pool of `workerThreads` because they block on
-// PostgreSQL/Redis; responses are posted back to the connection's strand.
+// Threading: `ioThreads` threads, each running an io_context of its own;
+// every connection stays on one of them (round-robin at accept), so its
+// handlers never run concurrently. Handlers run on a pool of `workerThreads`
+// because they block on PostgreSQL/Redis; responses are posted back to the
+// connection's thread. The AlertHub's shards are these io_contexts.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -43,6 +45,7 @@ struct ServerOptions {
   std::chrono::milliseconds wsPingInterval{15000};
   std::size_t wsMaxQueue = 256;  // frames waiting for a slow client before it is disconnected
   std::chrono::milliseconds wsCloseTimeout{2000};
+  bool reusePort = false;  // SO_REUSEPORT: several processes share --port
   // Requests for which this returns true run on the I/O thread instead of
   // the worker pool: for handlers that wait at most a Redis round trip, the
   // two thread hops cost more than the wait (measured in bench/api).

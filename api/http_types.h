@@ -20,6 +20,11 @@ struct HttpRequest {
   std::string body;
   std::string clientIp;  // peer address (X-Forwarded-For is applied by the server when trusted)
   std::map<std::string, std::string> pathParams;  // filled by the router
+  // Runs a continuation on the thread that owns the connection (set by the
+  // transport; empty: run it in place). A handler resumed by another thread
+  // (the Redis batcher) hands its remaining work back here, so that thread
+  // only routes replies and the work spreads over the I/O threads.
+  std::function<void(std::function<void()>)> continueOn;
 
   std::string header(std::string_view name) const;
 };

@@ -86,6 +86,12 @@ class RateLimiter {
   virtual ~RateLimiter() = default;
   // Takes one token from the bucket of `clientKey`.
   virtual core::Result<RateDecision> take(const std::string& clientKey) = 0;
+  // The same without waiting: `done` runs exactly once, on any thread (the
+  // Redis adapter batches the checks of concurrent requests into one round
+  // trip and runs `done` on its own thread). The default calls take().
+  virtual void takeAsync(const std::string& clientKey, std::function<void(core::Result<RateDecision>)> done) {
+    done(take(clientKey));
+  }
 };
 
 // Stored outcome of a request made with an Idempotency-Key.
@@ -116,13 +122,15 @@ struct AlertEntry {
 class AlertHistory {
  public:
   virtual ~AlertHistory() = default;
+  // `feed` is the feed's Redis stream key (core/live_feed.h: a
+  // subscription's alerts or a broadcast channel).
   // Entries strictly after `after` ("" or "0": from the start), oldest first.
-  virtual core::Result<std::vector<AlertEntry>> after(const std::string& subscriptionId, const std::string& after,
+  virtual core::Result<std::vector<AlertEntry>> after(const std::string& feed, const std::string& after,
                                                       int limit) = 0;
   // The newest entry id, or "0" when the stream is empty: where a live
   // connection without a cursor starts, so a reconnect of the listener can
   // re-read from there.
-  virtual core::Result<std::string> lastCursor(const std::string& subscriptionId) = 0;
+  virtual core::Result<std::string> lastCursor(const std::string& feed) = 0;
 };
 
 // Readiness of a dependency for /readyz (cached state, quick).

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "api/api_metrics.h"
+#include "core/live_feed.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -56,7 +57,8 @@ bool commandOk(redisContext* c, const char* fmt, const char* arg = nullptr) {
 }  // namespace
 
 void RedisAlertListener::run() {
-  const std::string pattern = std::string(kLiveChannelPrefix) + "*";
+  const std::string subscriptions = std::string(core::live::kSubscriptionChannelPrefix) + "*";
+  const std::string broadcasts = std::string(core::live::kBroadcastChannelPrefix) + "*";
   auto backoff = std::chrono::milliseconds(100);
   bool everConnected = false;
   while (!stop_) {
@@ -66,7 +68,11 @@ void RedisAlertListener::run() {
     if (ok) redisSetTimeout(c.get(), tv);
     if (ok && !password_.empty()) ok = commandOk(c.get(), "AUTH %s", password_.c_str());
     if (ok && db_ != 0) ok = commandOk(c.get(), "SELECT %s", std::to_string(db_).c_str());
-    if (ok) ok = commandOk(c.get(), "PSUBSCRIBE %s", pattern.c_str());
+    if (ok) {
+      Reply r(static_cast<redisReply*>(redisCommand(c.get(), "PSUBSCRIBE %s %s", subscriptions.c_str(), broadcasts.c_str())));
+      // The reply to the first pattern; the second's confirmation follows as a push and is skipped below.
+      ok = r && r->type != REDIS_REPLY_ERROR;
+    }
     if (!ok) {
       core::log::warn("live_listener_connect_failed",
                       {{"redis", host_ + ":" + std::to_string(port_)}, {"message", c ? std::string(c->errstr) : "no memory"}});
@@ -84,7 +90,7 @@ void RedisAlertListener::run() {
       hub_.resyncAll();
     }
     everConnected = true;
-    core::log::info("live_listener_subscribed", {{"pattern", pattern}});
+    core::log::info("live_listener_subscribed", {{"patterns", subscriptions + " " + broadcasts}});
     // Read pushes without hiredis' blocking timeout (which would poison the
     // context): poll the socket so stop() is noticed within 200 ms.
     while (!stop_) {

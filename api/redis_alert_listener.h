@@ -1,6 +1,7 @@
 #pragma once
 // The process's one Redis pub/sub connection: PSUBSCRIBE
-// safestream:alerts:live:* and hand every message to the AlertHub. After a
+// safestream:alerts:live:* and safestream:channel:live:* (core/live_feed.h)
+// and hand every message to the AlertHub. After a
 // lost connection it reconnects with backoff and asks every live session to
 // re-read its stream from its last cursor, so nothing published while it was
 // away is missed.

@@ -70,45 +70,124 @@ return {allowed, retry, math.floor(tokens)}
 )lua";
 }  // namespace
 
-RedisRateLimiter::RedisRateLimiter(RedisPool& pool, double perMinute, double burst)
-    : pool_(pool), perMinute_(perMinute), burst_(burst) {}
+RedisBatcher::RedisBatcher(core::RedisSettings settings, std::size_t maxBatch)
+    : client_(std::move(settings)), maxBatch_(maxBatch), thread_([this] { run(); }) {}
 
-core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) {
+RedisBatcher::~RedisBatcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  for (auto& [_, done] : queue_) done(core::makeError("redis_unreachable", "shutting down", "", true));
+}
+
+void RedisBatcher::submit(std::vector<std::string> argv, Callback done) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_back(std::move(argv), std::move(done));
+  }
+  cv_.notify_one();
+}
+
+void RedisBatcher::run() {
+  std::vector<std::vector<std::string>> commands;
+  std::vector<Callback> callbacks;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      // Whatever arrived while the previous batch was on the wire goes in this one.
+      while (!queue_.empty() && commands.size() < maxBatch_) {
+        commands.push_back(std::move(queue_.front().first));
+        callbacks.push_back(std::move(queue_.front().second));
+        queue_.pop_front();
+      }
+    }
+    auto replies = client_.pipeline(commands);
+    for (std::size_t i = 0; i < callbacks.size(); ++i) {
+      if (!replies) {
+        callbacks[i](replies.error());
+      } else if ((*replies)[i].type == core::RedisReply::Type::error) {
+        callbacks[i](core::makeError("redis_error", (*replies)[i].str));
+      } else {
+        callbacks[i](std::move((*replies)[i]));
+      }
+    }
+    commands.clear();
+    callbacks.clear();
+  }
+}
+
+RedisRateLimiter::RedisRateLimiter(RedisPool& pool, double perMinute, double burst, RedisBatcher* batcher)
+    : pool_(pool), batcher_(batcher), perMinute_(perMinute), burst_(burst) {}
+
+namespace {
+core::Result<RateDecision> toDecision(const core::RedisReply& r) {
+  if (r.type != core::RedisReply::Type::array || r.elements.size() != 3) {
+    return core::makeError("redis_error", "unexpected reply from the rate-limit script");
+  }
+  RateDecision d;
+  d.allowed = r.elements[0].integer == 1;
+  d.retryAfterSeconds = d.allowed ? 0 : static_cast<int>(std::max<long long>(1, (r.elements[1].integer + 999) / 1000));
+  d.remaining = r.elements[2].integer;
+  return d;
+}
+}  // namespace
+
+std::string RedisRateLimiter::sha() {
+  // EVALSHA saves sending and hashing the script on every request; after a
+  // Redis restart (NOSCRIPT) the script is loaded again.
+  {
+    std::lock_guard lock(shaMu_);
+    if (!sha_.empty()) return sha_;
+  }
+  auto loaded = pool_.command({"SCRIPT", "LOAD", kTokenBucket});
+  if (!loaded) return {};
+  std::lock_guard lock(shaMu_);
+  sha_ = loaded->str;
+  return sha_;
+}
+
+std::vector<std::string> RedisRateLimiter::args(const std::string& head, const std::string& clientKey) const {
   char rate[32], burst[32];
   std::snprintf(rate, sizeof rate, "%.12g", perMinute_ / 60000.0);
   std::snprintf(burst, sizeof burst, "%.12g", burst_);
-  // EVALSHA saves sending and hashing the script on every request; after a
-  // Redis restart (NOSCRIPT) the script is loaded again.
-  std::string sha;
-  {
-    std::lock_guard lock(shaMu_);
-    sha = sha_;
-  }
-  if (sha.empty()) {
-    auto loaded = pool_.command({"SCRIPT", "LOAD", kTokenBucket});
-    if (!loaded) return loaded.error();
-    sha = loaded->str;
-    std::lock_guard lock(shaMu_);
-    sha_ = sha;
-  }
-  const std::string key = "safestream:ratelimit:" + clientKey;
-  auto r = pool_.command({"EVALSHA", sha, "1", key, rate, burst});
+  return {head == kTokenBucket ? "EVAL" : "EVALSHA", head, "1", "safestream:ratelimit:" + clientKey, rate, burst};
+}
+
+core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) {
+  std::string s = sha();
+  auto r = pool_.command(args(s.empty() ? kTokenBucket : s, clientKey));
   if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
     {
       std::lock_guard lock(shaMu_);
       sha_.clear();
     }
-    r = pool_.command({"EVAL", kTokenBucket, "1", key, rate, burst});
+    r = pool_.command(args(kTokenBucket, clientKey));
   }
   if (!r) return r.error();
-  if (r->type != core::RedisReply::Type::array || r->elements.size() != 3) {
-    return core::makeError("redis_error", "unexpected reply from the rate-limit script");
-  }
-  RateDecision d;
-  d.allowed = r->elements[0].integer == 1;
-  d.retryAfterSeconds = d.allowed ? 0 : static_cast<int>(std::max<long long>(1, (r->elements[1].integer + 999) / 1000));
-  d.remaining = r->elements[2].integer;
-  return d;
+  return toDecision(*r);
+}
+
+void RedisRateLimiter::takeAsync(const std::string& clientKey, std::function<void(core::Result<RateDecision>)> done) {
+  if (!batcher_) return done(take(clientKey));
+  std::string s = sha();
+  if (s.empty()) return done(take(clientKey));  // cannot load the script: the blocking path reports why
+  batcher_->submit(args(s, clientKey), [this, clientKey, done = std::move(done)](core::Result<core::RedisReply> r) {
+    if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
+      // Redis restarted and forgot the script: this once, the blocking path reloads it.
+      {
+        std::lock_guard lock(shaMu_);
+        sha_.clear();
+      }
+      return done(take(clientKey));
+    }
+    if (!r) return done(r.error());
+    done(toDecision(*r));
+  });
 }
 
 namespace {
@@ -171,10 +250,10 @@ std::string withCursor(const std::string& alertJson, const std::string& cursor) 
 
 RedisAlertHistory::RedisAlertHistory(RedisPool& pool) : pool_(pool) {}
 
-core::Result<std::vector<AlertEntry>> RedisAlertHistory::after(const std::string& subscriptionId,
+core::Result<std::vector<AlertEntry>> RedisAlertHistory::after(const std::string& feed,
                                                                const std::string& after, int limit) {
   const std::string start = (after.empty() || after == "0") ? "-" : "(" + after;
-  auto r = pool_.command({"XRANGE", std::string(kAlertStreamPrefix) + subscriptionId, start, "+", "COUNT",
+  auto r = pool_.command({"XRANGE", feed, start, "+", "COUNT",
                           std::to_string(limit)});
   if (!r) return r.error();
   std::vector<AlertEntry> out;
@@ -190,8 +269,8 @@ core::Result<std::vector<AlertEntry>> RedisAlertHistory::after(const std::string
   return out;
 }
 
-core::Result<std::string> RedisAlertHistory::lastCursor(const std::string& subscriptionId) {
-  auto r = pool_.command({"XREVRANGE", std::string(kAlertStreamPrefix) + subscriptionId, "+", "-", "COUNT", "1"});
+core::Result<std::string> RedisAlertHistory::lastCursor(const std::string& feed) {
+  auto r = pool_.command({"XREVRANGE", feed, "+", "-", "COUNT", "1"});
   if (!r) return r.error();
   if (r->elements.empty() || r->elements[0].elements.empty()) return std::string("0");
   return r->elements[0].elements[0].str;

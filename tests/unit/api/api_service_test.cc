@@ -253,6 +253,35 @@ TEST_F(ServiceTest, PublishFailureIs503AndFreesTheKey) {
   EXPECT_EQ(call("POST", "/v1/reports", kGoodReport, h).status, 202) << "the retry after a failure must go through";
 }
 
+// The Redis batcher answers the rate check later, on its own thread: the
+// request must wait for it (nothing published before), keep its body, and
+// be answered exactly once afterwards, whatever the verdict.
+TEST_F(ServiceTest, RateCheckAnsweredLaterHoldsTheRequestUntilThen) {
+  limiter_.deferred = true;
+  limiter_.capacity = 1;
+  std::vector<HttpResponse> answers;
+  auto post = [&] {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/v1/reports";
+    req.body = kGoodReport;
+    req.clientIp = "10.0.0.9";
+    req.headers["content-type"] = "application/json";
+    service_.handle(std::move(req), [&](HttpResponse r) { answers.push_back(std::move(r)); });
+  };
+  post();
+  post();
+  EXPECT_TRUE(answers.empty()) << "answered before the rate check came back";
+  EXPECT_TRUE(publisher_.published.empty());
+  ASSERT_EQ(limiter_.pending.size(), 2u);
+  for (auto& run : limiter_.pending) run();
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].status, 202) << answers[0].body;
+  expectJsonError(answers[1], 429, "rate_limited", "second request over the limit");
+  ASSERT_EQ(publisher_.published.size(), 1u);
+  EXPECT_EQ(publisher_.published[0].description, "two people fighting") << "the body survived the wait";
+}
+
 TEST_F(ServiceTest, RateLimitAnswers429WithRetryAfterAndFailsOpen) {
   limiter_.capacity = 2;
   EXPECT_EQ(call("POST", "/v1/reports", kGoodReport).status, 202);
@@ -301,7 +330,7 @@ TEST_F(ServiceTest, AlertHistoryIsResumable) {
   auto [id, token] = createSubscription();
   for (int i = 1; i <= 5; ++i) {
     std::string cursor = "1700000000000-" + std::to_string(i);
-    alerts_.entries[id].push_back({cursor, R"({"alert_id":"a)" + std::to_string(i) + R"(","cursor":")" + cursor + "\"}"});
+    alerts_.entries["safestream:alerts:" + id].push_back({cursor, R"({"alert_id":"a)" + std::to_string(i) + R"(","cursor":")" + cursor + "\"}"});
   }
   auto auth = std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
   auto page1 = call("GET", "/v1/subscriptions/" + id + "/alerts", "", auth, "limit=2");

@@ -62,9 +62,17 @@ class FakeRateLimiter : public RateLimiter {
     ++used;
     return RateDecision{true, 0, capacity - used};
   }
+  // deferred: takeAsync() keeps its callbacks in `pending` until the test
+  // runs them, as the Redis batcher answers later on its own thread.
+  void takeAsync(const std::string& key, std::function<void(core::Result<RateDecision>)> done) override {
+    if (!deferred) return done(take(key));
+    pending.push_back([this, key, done = std::move(done)] { done(take(key)); });
+  }
   std::map<std::string, long long> counts;
   long long capacity = 1000;
   bool down = false;
+  bool deferred = false;
+  std::vector<std::function<void()>> pending;
 };
 
 class FakeIdempotencyStore : public IdempotencyStore {
