@@ -23,7 +23,13 @@ start_one() {
   local name=$1 port=$2
   local pidf="$run/pids/$name.pid"
   if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return 0; fi
-  nohup "$build/$name/safestream-$name" >>"$run/logs/$name.log" 2>&1 &
+  # The API holds a descriptor per connection: run it with the soft limit
+  # raised to the hard one (see docs/operations.md, "Many connections").
+  if [[ $name == api ]]; then
+    (ulimit -n "$(ulimit -Hn)"; exec nohup "$build/$name/safestream-$name" >>"$run/logs/$name.log" 2>&1) &
+  else
+    nohup "$build/$name/safestream-$name" >>"$run/logs/$name.log" 2>&1 &
+  fi
   echo $! > "$pidf"
   local deadline=$((SECONDS + 30))
   until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
