@@ -71,7 +71,12 @@ ProcessorMetrics::ProcessorMetrics(prometheus::Registry& r)
       laneQueuedFamily_(prometheus::BuildGauge()
                             .Name("safestream_processor_lane_queued_messages")
                             .Help("Messages queued in a sink lane, not yet taken by its sink")
-                            .Register(r)) {}
+                            .Register(r)),
+      laneDurableFamily_(prometheus::BuildGauge()
+                             .Name("safestream_processor_lane_durable_offset")
+                             .Help("Per lane and reports.raw partition, the next offset the lane has not yet made "
+                                   "durable; the commit is the lowest over the lanes")
+                             .Register(r)) {}
 
 prometheus::Counter& ProcessorMetrics::dlq(const std::string& reason) { return dlqFamily_.Add({{"reason", reason}}); }
 prometheus::Counter& ProcessorMetrics::unmapped(const std::string& source) {
@@ -85,6 +90,10 @@ prometheus::Counter& ProcessorMetrics::sinkErrors(const std::string& sink) {
 }
 prometheus::Gauge& ProcessorMetrics::lag(const core::TopicPartition& tp) {
   return lagFamily_.Add({{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+}
+
+prometheus::Gauge& ProcessorMetrics::laneDurable(const std::string& lane, const core::TopicPartition& tp) {
+  return laneDurableFamily_.Add({{"lane", lane}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
 }
 
 prometheus::Gauge& ProcessorMetrics::laneQueued(const std::string& lane) {

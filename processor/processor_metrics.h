@@ -37,6 +37,7 @@ class ProcessorMetrics {
   prometheus::Counter& sinkErrors(const std::string& sink);
   prometheus::Gauge& lag(const core::TopicPartition& tp);
   prometheus::Gauge& laneQueued(const std::string& lane);  // messages queued in a lane, not taken yet
+  prometheus::Gauge& laneDurable(const std::string& lane, const core::TopicPartition& tp);  // next offset not durable
 
  private:
   prometheus::Family<prometheus::Counter>& dlqFamily_;
@@ -45,6 +46,7 @@ class ProcessorMetrics {
   prometheus::Family<prometheus::Counter>& sinkErrorsFamily_;
   prometheus::Family<prometheus::Gauge>& lagFamily_;
   prometheus::Family<prometheus::Gauge>& laneQueuedFamily_;
+  prometheus::Family<prometheus::Gauge>& laneDurableFamily_;
 };
 
 }  // namespace safestream::processor

@@ -116,6 +116,8 @@ void SinkLane::publishDurable(const core::OffsetMap& written, std::uint64_t epoc
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (epoch != epoch_) return;  // revoked meanwhile: these offsets belong to the next owner now
+    if (d == durable_) return;
+    for (const auto& [tp, off] : d) metrics_.laneDurable(name_, tp).Set(static_cast<double>(off));
     durable_ = std::move(d);
   }
   progress();

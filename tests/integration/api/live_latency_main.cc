@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   std::atomic<long> failures{0};
   const long total = static_cast<long>(rate * seconds);
 
+  std::vector<double> latencies;                    // under mu
+  std::map<std::string, Clock::time_point> early;  // frames that beat the sender's bookkeeping (under mu)
   std::vector<std::thread> senders;
   const int threads = mode == "e2e" ? 8 : 1;
   const auto start = Clock::now();
@@ -92,17 +94,28 @@ int main(int argc, char** argv) {
           const auto t0 = Clock::now();
           auto r = testing::httpRequest(port, "POST", "/v1/reports", body.dump(), {{"content-type", "application/json"}});
           if (r.status != 202) { ++failures; continue; }
+          const std::string key = json::parse(r.body)["id"];
           std::lock_guard lock(mu);
-          sent[json::parse(r.body)["id"]] = t0;
+          // The alert may arrive before the POST's 202 does.
+          if (auto e = early.find(key); e != early.end()) {
+            latencies.push_back(ms(e->second - t0));
+            early.erase(e);
+          } else {
+            sent[key] = t0;
+          }
         }
       }
     });
   }
-  std::vector<double> latencies;
-  std::map<std::string, Clock::time_point> early;  // frames that beat the sender's bookkeeping
   const auto deadline = start + std::chrono::duration<double>(seconds + 15);
-  while (static_cast<long>(latencies.size()) + failures < total && Clock::now() < deadline) {
+  long frames = 0;
+  auto received = [&] {
+    std::lock_guard lock(mu);
+    return static_cast<long>(latencies.size());
+  };
+  while (received() + failures < total && Clock::now() < deadline) {
     auto frame = ws.read(std::chrono::milliseconds(500));
+    if (frame) ++frames;
     if (!frame) {
       if (ws.closed()) break;
       continue;
@@ -113,12 +126,22 @@ int main(int argc, char** argv) {
     const std::string key = d["report_id"];
     std::lock_guard lock(mu);
     auto it = sent.find(key);
-    if (it == sent.end()) continue;
+    if (it == sent.end()) {
+      early.emplace(key, now);  // its POST has not returned yet
+      continue;
+    }
     latencies.push_back(ms(now - it->second));
     sent.erase(it);
   }
   for (auto& s : senders) s.join();
+  // Its subscription goes with it: one left behind per run would match every
+  // later run's probes too (each report then alerts several times over).
+  auto del = testing::httpRequest(port, "DELETE", "/v1/subscriptions/" + id, "", {{"authorization", "Bearer " + token}});
+  if (del.status != 204 && del.status != 200) std::cerr << "could not delete the subscription: " << del.status << "\n";
   std::sort(latencies.begin(), latencies.end());
+  std::cerr << "api-live-latency: " << frames << " frames, " << early.size() << " not matched to a POST, "
+            << sent.size() << " POSTs without an alert, " << failures << " failed POSTs, socket "
+            << (ws.closed() ? "closed" : "open") << "\n";
   auto pct = [&](double p) { return latencies.empty() ? -1.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()))]; };
   std::printf("| %-6s | %8.0f | %8ld | %8zu | %8.2f | %8.2f | %8.2f |\n", mode.c_str(), rate, total, latencies.size(),
               pct(0.50), pct(0.99), latencies.empty() ? -1.0 : latencies.back());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <sstream>
 
@@ -12,6 +13,17 @@
 
 namespace safestream::testing {
 
+namespace {
+// Archive objects close after a second unless the test says otherwise, so
+// the tests see them while the daemon runs.
+void withFastRotation(std::vector<std::string>& args, const std::vector<std::string>& extraArgs) {
+  if (std::find(extraArgs.begin(), extraArgs.end(), "--s3-rotate-interval") == extraArgs.end()) {
+    args.insert(args.end(), {"--s3-rotate-interval", "1"});
+  }
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+}
+}  // namespace
+
 ProcessorRun startProcessor(const std::string& name, std::vector<std::string> extraArgs) {
   loadStackEnvIntoProcess();
   ProcessorRun run;
@@ -19,10 +31,9 @@ ProcessorRun startProcessor(const std::string& name, std::vector<std::string> ex
   run.groupId = "it-" + run.tag + "group";
   run.s3Prefix = "it/" + run.tag.substr(0, run.tag.size() - 1);
   run.metricsPort = freePort();
-  // Archive objects close after a second, so the tests see them while the daemon runs.
   std::vector<std::string> args{"--group-id", run.groupId, "--metrics-port", std::to_string(run.metricsPort),
-                                "--s3-prefix", run.s3Prefix, "--s3-rotate-interval", "1"};
-  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+                                "--s3-prefix", run.s3Prefix};
+  withFastRotation(args, extraArgs);
   run.daemon = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
   run.daemon->start();
   EXPECT_TRUE(run.daemon->waitHealthy(run.metricsUrl() + "/healthz")) << run.daemon->logTail();
@@ -33,8 +44,8 @@ std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, i
                                                    std::vector<std::string> extraArgs) {
   metricsPort = freePort();
   std::vector<std::string> args{"--group-id", first.groupId, "--metrics-port", std::to_string(metricsPort),
-                                "--s3-prefix", first.s3Prefix, "--s3-rotate-interval", "1"};
-  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+                                "--s3-prefix", first.s3Prefix};
+  withFastRotation(args, extraArgs);
   auto d = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
   d->start();
   EXPECT_TRUE(d->waitHealthy("http://127.0.0.1:" + std::to_string(metricsPort) + "/healthz")) << d->logTail();
@@ -94,6 +105,20 @@ double metricValue(const std::string& metricsUrl, const std::string& name, const
     found = true;
   }
   return found ? sum : -1;
+}
+
+std::map<std::string, double> metricSeries(const std::string& metricsUrl, const std::string& name) {
+  std::map<std::string, double> out;
+  auto [status, body] = httpGet(metricsUrl + "/metrics");
+  if (status != 200) return out;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    const auto close = line.rfind('}');
+    if (close == std::string::npos) continue;
+    out[line.substr(name.size() + 1, close - name.size() - 1)] = std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return out;
 }
 
 }  // namespace safestream::testing

@@ -35,6 +35,9 @@ void pgExec(const std::string& sql);
 // Every NDJSON line under the prefix, per object (gunzipped).
 std::map<std::string, std::vector<std::string>> s3Lines(const std::string& prefix);
 
+// Every line of a metric on /metrics: label text (inside the braces) -> value.
+std::map<std::string, double> metricSeries(const std::string& metricsUrl, const std::string& name);
+
 // Value of a counter/gauge line of /metrics (sum over label sets matching `labels`); -1 if absent.
 double metricValue(const std::string& metricsUrl, const std::string& name, const std::string& labels = "");
 
