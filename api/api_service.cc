@@ -13,6 +13,7 @@
 #include "api/static_files.h"
 #include "api/web_app.h"
 #include "core/fingerprint.h"
+#include "core/json_depth.h"
 #include "core/live_feed.h"
 #include "core/log.h"
 #include "core/report_id.h"
@@ -467,9 +468,16 @@ void ApiService::patchSubscription(HttpRequest& req, Responder respond) {
     return respond(errorResponse(415, "unsupported_media_type",
                                  "Content-Type must be application/json or application/merge-patch+json", "Content-Type"));
   }
-  json patch = json::parse(req.body, nullptr, false);
+  // nlohmann ends the input at a NUL byte ("{...}\0garbage" would parse).
+  // Deep nesting would recurse in merge_patch() and dump() (a worker's stack
+  // overflowed at 100,000 levels): refused before parsing.
+  json patch = req.body.find('\0') != std::string::npos || core::jsonTooDeep(req.body)
+                   ? json(json::value_t::discarded)
+                   : json::parse(req.body, nullptr, false);
   if (patch.is_discarded() || !patch.is_object()) {
-    return respond(errorResponse(400, "malformed_json", "body must be a JSON object (a merge patch)"));
+    return respond(errorResponse(400, "malformed_json",
+                                 "body must be a JSON object (a merge patch) nested at most " +
+                                     std::to_string(core::kMaxJsonDepth) + " levels"));
   }
   if (patch.contains("id") || patch.contains("token")) {
     return respond(errorResponse(400, "invalid_field", "id and token cannot be changed", patch.contains("id") ? "id" : "token"));

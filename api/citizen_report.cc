@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/report_id.h"
+#include "core/json_depth.h"
 #include "core/subscription.h"
 
 namespace safestream::api {
@@ -93,6 +94,12 @@ core::Report baseReport(const std::string& sourceId, core::Timestamp now) {
 core::Result<core::Report> parseCitizenReport(std::string_view json, const std::string& sourceId, core::Timestamp now,
                                               const CitizenReportLimits& limits) {
   nlohmann::json doc;
+  // nlohmann's lexer ends the input at a NUL byte, so "{...}\0garbage"
+  // would parse; a raw NUL is never valid JSON text.
+  if (json.find('\0') != std::string_view::npos) return makeError("malformed_json", "body contains a NUL byte");
+  if (core::jsonTooDeep(json)) {
+    return makeError("malformed_json", "body is nested deeper than " + std::to_string(core::kMaxJsonDepth) + " levels");
+  }
   try {
     doc = nlohmann::json::parse(json);
   } catch (const nlohmann::json::exception& e) {

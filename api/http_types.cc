@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "core/utf8.h"
+
 namespace safestream::api {
 
 std::string HttpRequest::header(std::string_view name) const {
@@ -12,7 +14,15 @@ std::string HttpRequest::header(std::string_view name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-std::string jsonString(std::string_view s) {
+std::string jsonString(std::string_view text) {
+  // Error messages quote what the client sent (a path, a parameter); JSON
+  // must be valid UTF-8, so invalid bytes become U+FFFD rather than echoes.
+  std::string repaired;
+  std::string_view s = text;
+  if (!core::isValidUtf8(text)) {
+    repaired = core::toValidUtf8(text);
+    s = repaired;
+  }
   std::string out;
   out.reserve(s.size() + 2);
   out.push_back('"');
@@ -83,8 +93,14 @@ bool parseQuery(std::string_view query, std::map<std::string, std::string>& out,
     if (!part.empty()) {
       auto eq = part.find('=');
       std::string key, value;
+      // Decoded text must be UTF-8 without NUL: it is compared, stored
+      // (PostgreSQL text refuses both) and quoted back in error messages.
+      const auto clean = [](const std::string& t) {
+        return t.find('\0') == std::string::npos && core::isValidUtf8(t);
+      };
       if (!percentDecode(part.substr(0, eq), key, true) ||
-          !percentDecode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1), value, true)) {
+          !percentDecode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1), value, true) ||
+          !clean(key) || !clean(value)) {
         bad = std::string(part);
         return false;
       }

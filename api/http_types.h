@@ -46,12 +46,14 @@ HttpResponse errorResponse(int status, std::string_view code, std::string_view m
                            std::string_view field = {});
 
 // Splits "a=1&b=x%20y" into decoded pairs; repeated keys keep the last value.
-// Returns false (and sets `bad`) on malformed percent-encoding.
+// Returns false (and sets `bad`) on malformed percent-encoding, and on a key
+// or value that decodes to invalid UTF-8 or holds a NUL byte.
 bool parseQuery(std::string_view query, std::map<std::string, std::string>& out, std::string& bad);
 // Percent-decoding ('+' becomes a space when `plusIsSpace`); false on a bad escape.
 bool percentDecode(std::string_view in, std::string& out, bool plusIsSpace);
 
-// JSON string literal with escaping (quotes included).
+// JSON string literal with escaping (quotes included); invalid UTF-8 is
+// replaced by U+FFFD, so the result is always valid JSON.
 std::string jsonString(std::string_view s);
 
 }  // namespace safestream::api

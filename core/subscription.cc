@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/time.h"
+#include "core/json_depth.h"
 
 namespace safestream::core {
 namespace {
@@ -324,6 +325,9 @@ bool isAlertCategory(std::string_view category) {
 }
 
 Result<Subscription> parseSubscriptionRequest(std::string_view text) {
+  // nlohmann ends the input at a NUL byte ("{...}\0garbage" would parse).
+  if (text.find('\0') != std::string_view::npos) return fieldError("body", "is not valid JSON (a NUL byte)");
+  if (jsonTooDeep(text)) return fieldError("body", "is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json body = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return fieldError("body", "is not valid JSON");
   return fromJson(body);
@@ -392,6 +396,8 @@ Status validateSubscription(const Subscription& sub) {
 std::string polygonToJson(const std::vector<Ring>& polygon) { return polygonJson(polygon).dump(); }
 
 Result<std::vector<Ring>> parsePolygonJson(std::string_view text, std::string_view field) {
+  if (text.find('\0') != std::string_view::npos) return fieldError(std::string(field), "is not valid JSON (a NUL byte)");
+  if (jsonTooDeep(text)) return fieldError(std::string(field), "is nested too deep");
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return fieldError(std::string(field), "is not valid JSON");
   return polygonFromJson(j, std::string(field));

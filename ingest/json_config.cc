@@ -71,6 +71,10 @@ std::string typeName(const nlohmann::json& j) { return j.type_name(); }
 }  // namespace
 
 JsonDoc::JsonDoc(std::string text, std::string file) : text_(std::move(text)), file_(std::move(file)) {
+  // nlohmann ends the input at a NUL byte, which would hide the rest of the file.
+  if (auto nul = text_.find('\0'); nul != std::string::npos) {
+    throw core::ConfigError(file_ + ":" + std::to_string(lineAt(text_, nul)) + ": not valid JSON: a NUL byte");
+  }
   try {
     root_ = nlohmann::json::parse(text_);
   } catch (const nlohmann::json::parse_error& e) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/report_id.h"
+#include "core/json_depth.h"
 
 namespace safestream::ingest {
 namespace {
@@ -12,6 +13,16 @@ namespace {
 using nlohmann::json;
 
 core::Result<json> parseBody(std::string_view body, const std::string& what) {
+  // nlohmann ends the input at a NUL byte ("[...]\0garbage" would parse).
+  if (body.find('\0') != std::string_view::npos) {
+    return core::makeError("bad_body", what + " response is not JSON: it holds a NUL byte", "", true);
+  }
+  // Records are dumped into each report's raw field, and dump() recurses
+  // once per level: a deeply nested body would overflow the stack.
+  if (core::jsonTooDeep(body)) {
+    return core::makeError("bad_body", what + " response is nested deeper than " + std::to_string(core::kMaxJsonDepth) +
+                                           " levels", "", true);
+  }
   json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return core::makeError("bad_body", what + " response is not JSON: " + describeBadBody(body), "", true);

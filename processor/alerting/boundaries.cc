@@ -44,7 +44,9 @@ bool parsePolygon(const json& j, std::vector<core::Ring>& polygon) {
 }  // namespace
 
 Boundaries Boundaries::parse(std::string_view text, const std::string& nameProperty, const std::string& origin) {
-  json doc = json::parse(text.begin(), text.end(), nullptr, false);
+  // nlohmann ends the input at a NUL byte, which would hide the rest of the file.
+  json doc = text.find('\0') != std::string_view::npos ? json(json::value_t::discarded)
+                                                        : json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("features") || !doc["features"].is_array()) {
     throw core::ConfigError("boundary file " + origin + " is not a GeoJSON FeatureCollection");
   }

@@ -59,6 +59,10 @@ TEST(SubscriptionRequest, DefaultsAndOtherAreas) {
 
 TEST(SubscriptionRequest, ErrorsNameTheField) {
   EXPECT_EQ(errorField("not json"), "body");
+  // A NUL byte is not JSON (nlohmann would stop reading at it and accept
+  // the object before it).
+  EXPECT_EQ(errorField(std::string(R"({"area": {"type": "neighbourhood", "name": "LOOP"}})") + '\0' + "{"), "body");
+  EXPECT_FALSE(core::parsePolygonJson(std::string("[[[0,0],[1,0],[1,1],[0,0]]]") + '\0' + "x").ok());
   EXPECT_EQ(errorField("[]"), "body");
   EXPECT_EQ(errorField("{}"), "area");
   EXPECT_EQ(errorField(R"({"area": {"type": "square"}})"), "area.type");

@@ -5,6 +5,7 @@
 
 #include "core/report_codec.h"
 #include "core/report_id.h"
+#include "core/utf8.h"
 #include "tests/unit/api/fakes.h"
 
 namespace safestream::api {
@@ -198,6 +199,51 @@ TEST_F(ServiceTest, QueryParameterErrors) {
   EXPECT_FALSE(reports_.lastQuery) << "a bad query reached the store";
 }
 
+// Error messages quote the path or parameter the client sent; whatever bytes
+// it held, the body is valid UTF-8 JSON (nlohmann's parser is strict about
+// UTF-8) and names the problem. The server hands handlers the decoded path,
+// so "/v1/reports/%00%ff" arrives as the raw bytes below.
+TEST_F(ServiceTest, ErrorBodiesAreValidJsonWhateverTheRequestHeld) {
+  const std::string nulFf("\0\xFF", 2);
+  struct Case {
+    std::string method, path, query, body;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/v1/reports/" + nulFf, "", ""},
+      {"GET", "/v1/reports/\xC0\xAF\xED\xA0\x80", "", ""},
+      {"GET", "/v1/subscriptions/" + nulFf + "/alerts", "", ""},
+      {"GET", "/no/such/" + nulFf, "", ""},
+      {"GET", "/open311/v2/services/\xE2\x82.json", "", ""},
+      {"GET", "/v1/reports", "category=%FF%FE", ""},
+      {"GET", "/v1/reports", "since=%00%ff", ""},
+      {"GET", "/v1/reports", "cursor=%C0%AF", ""},
+      {"GET", "/v1/reports", "%ff=1", ""},
+      {"GET", "/v1/reports", "near=%ED%A0%80,1", ""},
+      {"POST", "/v1/reports", "", withField("category", "assault") + nulFf},
+      {"POST", "/v1/reports", "", std::string("{\"category\":\"\xFF\"}")},
+      {"PATCH", "/v1/subscriptions/" + nulFf, "", "{}"},
+      {"POST", "/v1/reports", "", std::string(100000, '[') + std::string(100000, ']')},
+      {"POST", "/v1/subscriptions", "", std::string(100000, '[') + std::string(100000, ']')},
+  };
+  for (const auto& c : cases) {
+    const auto context = c.method + " " + ::testing::PrintToString(c.path) + " ?" + ::testing::PrintToString(c.query);
+    auto r = call(c.method, c.path, c.body, {}, c.query);
+    EXPECT_GE(r.status, 400) << context;
+    EXPECT_LT(r.status, 500) << context << ": " << r.body;
+    EXPECT_TRUE(core::isValidUtf8(r.body)) << context << ": " << ::testing::PrintToString(r.body);
+    const auto doc = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << context << ": not JSON: " << ::testing::PrintToString(r.body);
+    if (c.path.rfind("/open311/", 0) == 0) {
+      ASSERT_TRUE(doc.is_array() && !doc.empty()) << context << ": " << r.body;  // GeoReport v2 error list
+      EXPECT_TRUE(doc[0]["description"].is_string()) << context;
+    } else {
+      ASSERT_TRUE(doc.contains("error")) << context << ": " << r.body;
+      EXPECT_TRUE(doc["error"]["code"].is_string()) << context;
+      EXPECT_TRUE(doc["error"]["message"].is_string()) << context;
+    }
+  }
+}
+
 TEST_F(ServiceTest, ListReportsJsonAndGeoJson) {
   PublicReport p;
   p.id = core::randomUuid();
@@ -320,6 +366,14 @@ TEST_F(ServiceTest, SubscriptionLifecycleWithHashedToken) {
   EXPECT_EQ(subscriptions_.rows[id].radiusM, 1500);
   expectJsonError(call("PATCH", "/v1/subscriptions/" + id, R"({"min_severity":9})", auth), 400, "invalid_field", "bad patch");
   EXPECT_EQ(subscriptions_.rows[id].minSeverity, 4);
+  // A patch nested 100,000 deep: merge_patch() and dump() recurse per level
+  // and overflowed the worker's stack (the daemon died); refused before parsing.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "1" + std::string(100000, '}');
+  expectJsonError(call("PATCH", "/v1/subscriptions/" + id, deep, auth), 400, "malformed_json", "deep patch");
+  expectJsonError(call("PATCH", "/v1/subscriptions/" + id, std::string("{}") + '\0' + "x", auth), 400, "malformed_json",
+                  "NUL in a patch");
 
   auto del = call("DELETE", "/v1/subscriptions/" + id, "", auth);
   EXPECT_EQ(del.status, 204);

@@ -67,6 +67,12 @@ TEST(SourcesConfig, ErrorsNameFileLineAndKey) {
   EXPECT_NE(errorOf(bad).find("cfg.json:11: key 'sources[0].areas[0].lat': must be between -90 and 90"), std::string::npos)
       << errorOf(bad);
 
+  // A NUL byte would end nlohmann's input and hide the rest of the file.
+  std::string nul = kGood;
+  nul.insert(nul.find("\"sources\""), std::string(1, '\0'));
+  EXPECT_NE(errorOf(nul).find("cfg.json:"), std::string::npos) << errorOf(nul);
+  EXPECT_NE(errorOf(nul).find("NUL"), std::string::npos) << errorOf(nul);
+
   std::string typo = kGood;
   typo.replace(typo.find("\"poll_interval_s\""), 17, "\"poll_intervall_s\"");
   EXPECT_NE(errorOf(typo).find("cfg.json:8: key 'sources[0].poll_intervall_s': is not a known key"), std::string::npos)

@@ -105,6 +105,16 @@ TEST(SpotCrime, NonJsonBodiesAreErrorsThatSayWhatCame) {
   auto shape = parseSpotCrime(R"({"error":"bad key"})", "America/Chicago");
   ASSERT_FALSE(shape.ok());
   EXPECT_NE(shape.error().message.find("crimes"), std::string::npos);
+  // nlohmann ends its input at a NUL byte: without the check, the document
+  // before it parsed and whatever followed was silently dropped.
+  const std::string nul = std::string(R"({"crimes":[]})") + '\0' + R"(,"more":[{"cdid":2}]})";
+  ASSERT_FALSE(parseSpotCrime(nul, "America/Chicago").ok());
+  ASSERT_FALSE(parseJsonRecords(std::string("[]") + '\0' + "garbage", chicagoMapping()).ok());
+  // A record nested 100,000 deep: its raw JSON would be dumped recursively.
+  std::string deep = R"({"crimes":[{"cdid":1,"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}]}";
+  auto tooDeep = parseSpotCrime(deep, "America/Chicago");
+  ASSERT_FALSE(tooDeep.ok());
+  EXPECT_NE(tooDeep.error().message.find("nested"), std::string::npos) << tooDeep.error().message;
 }
 
 TEST(Chicago, RealSampleMapsEveryRowWithZoneAndDst) {
