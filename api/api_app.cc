@@ -2,6 +2,7 @@
 
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -177,6 +178,14 @@ struct ApiApp::Impl {
     o.trustProxy = c.trustProxy;
     o.wsPingInterval = std::chrono::seconds(c.wsPingSeconds);
     o.wsMaxQueue = static_cast<std::size_t>(c.wsMaxQueue);
+    for (std::size_t pos = 0; pos < c.wsAllowedOrigins.size();) {
+      auto comma = std::min(c.wsAllowedOrigins.find(',', pos), c.wsAllowedOrigins.size());
+      auto item = c.wsAllowedOrigins.substr(pos, comma - pos);
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (!item.empty()) o.wsAllowedOrigins.push_back(item);
+      pos = comma + 1;
+    }
     o.reusePort = c.reusePort;
     // Citizen POSTs do not wait on the I/O thread: the rate check goes
     // through the Redis batcher and the Kafka send is asynchronous (an

@@ -77,6 +77,9 @@ ApiConfig parseApiConfig(int argc, char** argv) {
   app.add_flag("--reuse-port", c.reusePort,
                "Open --port with SO_REUSEPORT so several API processes on one host share it (the kernel spreads connections)")
       ->envname("SAFESTREAM_API_REUSE_PORT");
+  core::addOption(app, "--ws-allowed-origins", c.wsAllowedOrigins, "SAFESTREAM_API_WS_ALLOWED_ORIGINS",
+                  "Browser origins (comma-separated scheme://host[:port], * for any) allowed to open a WebSocket "
+                  "besides the API's own origin; a request without Origin (not a browser) is always allowed");
   core::addLogLevelOption(app, c.logLevel);
   core::parseCommandLine(app, argc, argv);
   if (webRoot->count() == 0 && !std::filesystem::exists(c.webRoot + "/index.html") &&

@@ -34,6 +34,9 @@ struct ApiConfig {
   std::string webTileUrl;          // "": no tile layer
   std::string webTileAttribution;
   bool reusePort = false;
+  // Browser origins (scheme://host[:port], comma-separated, "*" = any) allowed
+  // to open a WebSocket besides the API's own; requests without Origin pass.
+  std::string wsAllowedOrigins;
   std::string logLevel = "info";
   std::string cities;  // deploy/cities.json: GET /v1/cities, the boundaries, the stats' city checks
 };

@@ -12,6 +12,7 @@
 #include "api/api_metrics.h"
 #include "api/router.h"
 #include "core/live_feed.h"
+#include "api/ws_handshake.h"
 #include "core/log.h"
 #include "core/result.h"
 
@@ -432,6 +433,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const bool subscription = matchPattern(kLivePattern, r.path, params);
     if (!subscription && r.path != kBroadcastPath) {
       return sendError(errorResponse(404, "not_found", "no WebSocket endpoint at " + r.path));
+    }
+    if (auto refused = checkWebSocketUpgrade(r, shared_->options.wsAllowedOrigins)) {
+      if (shared_->metrics) shared_->metrics->request(subscription ? kLivePattern : kBroadcastPath, "GET", refused->status, 0);
+      return sendError(std::move(*refused));
     }
     std::map<std::string, std::string> query;
     std::string bad;

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/alert_hub.h"
 #include "api/http_types.h"
@@ -46,6 +47,7 @@ struct ServerOptions {
   std::size_t wsMaxQueue = 256;  // frames waiting for a slow client before it is disconnected
   std::chrono::milliseconds wsCloseTimeout{2000};
   bool reusePort = false;  // SO_REUSEPORT: several processes share --port
+  std::vector<std::string> wsAllowedOrigins;  // besides the API's own (see checkWebSocketUpgrade)
   // Requests for which this returns true run on the I/O thread instead of
   // the worker pool: for handlers that wait at most a Redis round trip, the
   // two thread hops cost more than the wait (measured in bench/api).
