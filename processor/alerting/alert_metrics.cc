@@ -31,7 +31,7 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r)
       sent(sentFamily(r).Add({{"type", "report"}})),
       digestsSent(sentFamily(r).Add({{"type", "digest"}})),
       throttled(counter(r, "safestream_alerts_throttled_total", "Alerts held back by a subscription's max_per_hour")),
-      quietSuppressed(counter(r, "safestream_alerts_quiet_hours_suppressed_total",
+      quietSuppressed(counter(r, "safestream_alerts_quiet_time_suppressed_total",
                               "Alerts suppressed by a subscription's quiet hours")),
       duplicates(counter(r, "safestream_alerts_duplicates_suppressed_total",
                          "Alerts not sent again for the same subscription and root report")),

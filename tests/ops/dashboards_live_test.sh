@@ -157,4 +157,19 @@ bad = [r["name"] + ": " + str(r.get("lastError")) for r in rules if r.get("healt
 missing = sorted(want - {r["name"] for r in rules})
 print("; ".join(bad + [f"{m}: not loaded" for m in missing]) or "ok")' "$root/deploy/prometheus/rules")
 check "Prometheus evaluates every SafeStream rule without error ($rules_state)" test "$rules_state" = ok
+
+# Each daemon's live /metrics (families filled by the traffic above) passes
+# promtool's exposition lint (names, units, HELP/TYPE), as a scrape linted
+# in CI would check it.
+lint_metrics() {  # lint_metrics NAME URL
+  local text out
+  text=$(curl -sf "$2") || { echo "$1: $2 did not answer" >&2; return 1; }
+  [[ $text == *"# TYPE safestream_"* ]] || { echo "$1: no safestream_ family in /metrics" >&2; return 1; }
+  out=$(promtool check metrics <<<"$text" 2>&1) || { echo "$1: $out" >&2; return 1; }
+}
+for d in INGEST PROCESSOR API; do
+  var="SAFESTREAM_${d}_METRICS_URL"
+  url=$(grep "^$var=" "${SAFESTREAM_ENV_FILE:-$root/deploy/local/.env}" | cut -d= -f2-)
+  check "promtool check metrics passes on the live ${d,,} /metrics ($url)" lint_metrics "${d,,}" "$url"
+done
 finish
