@@ -16,6 +16,19 @@ std::int64_t DedupeWindow::slotOf(core::Timestamp t) const {
   return ms >= 0 ? ms / w : -((-ms + w - 1) / w);  // floor, also before 1970
 }
 
+void DedupeWindow::unlinkRoot(const Node& node) {
+  auto bucket = roots_.find(node.second.home);
+  if (bucket == roots_.end()) return;
+  auto& v = bucket->second;
+  v.erase(std::remove(v.begin(), v.end(), &node), v.end());
+  if (v.empty()) roots_.erase(bucket);
+}
+
+void DedupeWindow::forget(Entries::iterator it) {
+  if (!it->second.duplicateOf) unlinkRoot(*it);
+  entries_.erase(it);
+}
+
 std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, const std::string& category,
                                                   const std::optional<core::GeoPoint>& location,
                                                   core::Timestamp occurredAt) {
@@ -25,79 +38,75 @@ std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, cons
     return core::ReportId{*s};
   };
   // The same report again: answer as before so a replay does not change links.
-  if (auto known = bucketOfId_.find(id.value); known != bucketOfId_.end()) {
-    auto& entries = buckets_[known->second];
-    auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.id == id.value; });
-    if (it != entries.end() && it->category == category &&
-        distanceMetres(it->point, *location) <= settings_.radiusMetres) {
-      it->occurredAt = occurredAt;
-      const auto answer = it->duplicateOf;
-      const Bucket home{known->second.cell, slotOf(occurredAt)};
-      if (!(home == known->second)) {  // its time moved to another slot: so does the entry
-        Entry moved = std::move(*it);
-        entries.erase(it);
-        if (entries.empty()) buckets_.erase(known->second);
-        buckets_[home].push_back(std::move(moved));
-        known->second = home;
-        order_.emplace_back(home, id.value);
+  if (auto known = entries_.find(id.value); known != entries_.end()) {
+    Entry& e = known->second;
+    if (e.category == category && distanceMetres(e.point, *location) <= settings_.radiusMetres) {
+      e.occurredAt = occurredAt;
+      if (!e.duplicateOf) {
+        const Bucket home{e.home.cell, slotOf(occurredAt)};
+        if (!(home == e.home)) {  // a root whose time moved to another slot: so does its bucket entry
+          unlinkRoot(*known);
+          e.home = home;
+          roots_[home].push_back(&*known);
+        }
       }
-      return toResult(answer);
+      return toResult(e.duplicateOf);
     }
     // It moved or changed category: forget the old entry and decide afresh.
-    if (it != entries.end()) {
-      entries.erase(it);
-      --size_;
-    }
-    bucketOfId_.erase(known);
+    forget(known);
   }
 
   const auto cells = cellsNear(*location, kCellLevelMid, settings_.radiusMetres);
   const std::int64_t slot = slotOf(occurredAt);
-  const Entry* best = nullptr;
+  const Node* best = nullptr;
   for (auto cell : cells) {
     for (std::int64_t s = slot - 1; s <= slot + 1; ++s) {
-      auto bucket = buckets_.find(Bucket{cell, s});
-      if (bucket == buckets_.end()) continue;
-      for (const auto& e : bucket->second) {
+      auto bucket = roots_.find(Bucket{cell, s});
+      if (bucket == roots_.end()) continue;
+      candidatesExamined_ += bucket->second.size();
+      for (const Node* node : bucket->second) {
+        const Entry& e = node->second;
         const auto dt = e.occurredAt > occurredAt ? e.occurredAt - occurredAt : occurredAt - e.occurredAt;
         if (dt > settings_.window) continue;
         if (e.category != category) continue;
         if (distanceMetres(e.point, *location) > settings_.radiusMetres) continue;
-        // Prefer an original over a duplicate, then the earliest event, then
-        // the first seen (so the answer does not depend on bucket order):
-        // links point at the root of the group.
-        if (!best || (best->duplicateOf && !e.duplicateOf) ||
-            (!best->duplicateOf == !e.duplicateOf &&
-             (e.occurredAt < best->occurredAt || (e.occurredAt == best->occurredAt && e.seq < best->seq)))) {
-          best = &e;
+        // The earliest event, then the first seen (so the answer does not
+        // depend on bucket order).
+        if (!best || e.occurredAt < best->second.occurredAt ||
+            (e.occurredAt == best->second.occurredAt && e.seq < best->second.seq)) {
+          best = node;
         }
       }
     }
   }
   std::optional<std::string> dup;
-  if (best) dup = best->duplicateOf ? best->duplicateOf : std::optional<std::string>(best->id);
+  if (best) dup = best->first;
 
-  while (size_ >= settings_.maxEntries && !order_.empty()) evictOldest();
+  while (entries_.size() >= settings_.maxEntries && !order_.empty()) evictOldest();
   const Bucket home{cells.front(), slot};
-  buckets_[home].push_back(Entry{id.value, category, *location, occurredAt, dup, nextSeq_++});
-  bucketOfId_[id.value] = home;
-  order_.emplace_back(home, id.value);
-  ++size_;
+  const std::uint64_t seq = nextSeq_++;
+  auto [it, inserted] = entries_.insert_or_assign(id.value, Entry{category, *location, occurredAt, dup, home, seq});
+  if (!dup) roots_[home].push_back(&*it);
+  order_.emplace_back(id.value, seq);
+  // Reports decided afresh (moved, recategorised) leave stale order entries;
+  // drop them once they are as many as the live ones, so order_ stays bounded.
+  if (order_.size() > 2 * std::max<std::size_t>(settings_.maxEntries, entries_.size()) + 16) {
+    std::deque<std::pair<std::string, std::uint64_t>> live;
+    for (auto& o : order_) {
+      auto e = entries_.find(o.first);
+      if (e != entries_.end() && e->second.seq == o.second) live.push_back(std::move(o));
+    }
+    order_ = std::move(live);
+  }
   return toResult(dup);
 }
 
 void DedupeWindow::evictOldest() {
-  auto [home, id] = order_.front();
+  auto [id, seq] = order_.front();
   order_.pop_front();
-  auto bucket = buckets_.find(home);
-  if (bucket == buckets_.end()) return;
-  auto& v = bucket->second;
-  auto it = std::find_if(v.begin(), v.end(), [&](const Entry& e) { return e.id == id; });
-  if (it == v.end()) return;  // already replaced (the report moved)
-  v.erase(it);
-  --size_;
-  if (auto c = bucketOfId_.find(id); c != bucketOfId_.end() && c->second == home) bucketOfId_.erase(c);
-  if (v.empty()) buckets_.erase(bucket);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.seq != seq) return;  // already forgotten or decided afresh since
+  forget(it);
 }
 
 }  // namespace safestream::processor

@@ -1,5 +1,9 @@
-// safestream-processor-bench: the pieces bench/processor/run.sh times.
-//   produce   N synthetic Chicago-like reports to a topic (unique source ids)
+// safestream-processor-bench: the pieces bench/processor/run.sh and
+// bench/processor/hotspot.sh time.
+//   produce   N synthetic Chicago-like reports to a topic (unique source ids);
+//             with --hotspot-count H, H of them (from --hotspot-at on) at one
+//             spot (within ~20 m) and one half hour, like a protest or a bot
+//             army
 //   consume   a bare librdkafka consumer over the same messages (raw limit)
 //   pg-upsert the same rows upserted with a bare batched statement (raw limit)
 // Prints one JSON line of results on stdout.
@@ -47,6 +51,16 @@ core::Report synthetic(const std::string& tag, long i) {
   return r;
 }
 
+// Report `k` of a flood of `n` at one spot: Millennium Park, Chicago, all
+// within ~20 m and one 30-minute slot of event time.
+void makeHot(core::Report& r, long k, long n) {
+  std::mt19937_64 rng(static_cast<std::uint64_t>(k) * 104729 + 3);
+  std::uniform_real_distribution<double> jitter(-0.0002, 0.0002);
+  r.location = core::GeoPoint{41.8826 + jitter(rng), -87.6226 + jitter(rng)};
+  r.occurredAt = *core::parseTimestamp("2014-03-15T18:00:00Z") + std::chrono::milliseconds(k * 1800000 / std::max(1L, n));
+  r.reportedAt = r.occurredAt;
+}
+
 std::string arg(int argc, char** argv, const std::string& name, const std::string& def = "") {
   for (int i = 1; i + 1 < argc; ++i) {
     if (argv[i] == name) return argv[i + 1];
@@ -59,6 +73,8 @@ int produce(int argc, char** argv) {
   const std::string topic = arg(argc, argv, "--topic", "reports.raw");
   const std::string tag = arg(argc, argv, "--tag");
   const double rate = std::stod(arg(argc, argv, "--rate", "0"));  // messages/s, 0 = as fast as possible
+  const long hotCount = std::stol(arg(argc, argv, "--hotspot-count", "0"));
+  const long hotAt = std::stol(arg(argc, argv, "--hotspot-at", "0"));
   core::KafkaProducer producer({arg(argc, argv, "--bootstrap"), {{"queue.buffering.max.messages", "1000000"}}},
                                {.idempotent = true, .compression = "lz4", .lingerMs = 5, .clientId = "bench"});
   const auto start = Clock::now();
@@ -66,6 +82,7 @@ int produce(int argc, char** argv) {
   std::vector<core::OutMessage> batch;
   for (long i = 0; i < n; ++i) {
     core::Report r = synthetic(tag, i);
+    if (i >= hotAt && i < hotAt + hotCount) makeHot(r, i - hotAt, hotCount);
     r.ingestedAt = core::nowUtc();
     batch.push_back({topic, r.id.value, core::encodeReport(r), {}});
     if (batch.size() == 2000 || i + 1 == n) {
@@ -201,6 +218,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "usage: safestream-processor-bench produce|consume|pg-upsert --bootstrap B --topic T "
-                       "--pg-url U --count N --tag T [--rate R] [--batch B]\n");
+                       "--pg-url U --count N --tag T [--rate R] [--batch B] [--hotspot-count H --hotspot-at K]\n");
   return 2;
 }

@@ -51,19 +51,73 @@ TEST(DedupeWindow, NoLocationIsNeverADuplicate) {
   EXPECT_EQ(w.size(), 0u);
 }
 
-TEST(DedupeWindow, ChainsPointAtTheFirstReportAndReplaysAnswerTheSame) {
+// Only roots are candidates: c is 25 min after the duplicate b but 45 min
+// after the root a, so it starts a group of its own (it is not chained
+// through b), and d, near both, joins the earliest root within 30 min.
+TEST(DedupeWindow, LinksGoToRootsOnlyAndReplaysAnswerTheSame) {
   DedupeWindow w;
   const auto t = at("2015-10-18T05:00:00Z");
   ASSERT_FALSE(w.check(id("a"), "theft", kTahoeA, t).has_value());
   ASSERT_EQ(w.check(id("b"), "theft", kTahoeB, t + 20min), id("a"));
-  // c is 25 min after b but 45 min after a: still linked to the root a.
-  auto c = w.check(id("c"), "theft", kTahoeB, t + 45min);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(*c, id("a"));
-  // Replaying a (an original) and b (a duplicate) gives the same answers.
+  EXPECT_FALSE(w.check(id("c"), "theft", kTahoeB, t + 45min).has_value()) << "b is a duplicate, not a candidate";
+  EXPECT_EQ(w.check(id("d"), "theft", kTahoeA, t + 28min), id("a")) << "a and c both in reach: the earlier root";
+  EXPECT_EQ(w.check(id("e"), "theft", kTahoeA, t + 50min), id("c"));
+  // Replaying a (a root) and b (a duplicate) gives the same answers.
   EXPECT_FALSE(w.check(id("a"), "theft", kTahoeA, t).has_value());
   EXPECT_EQ(w.check(id("b"), "theft", kTahoeB, t + 20min), id("a"));
-  EXPECT_EQ(w.size(), 3u);
+  EXPECT_FALSE(w.check(id("c"), "theft", kTahoeB, t + 45min).has_value());
+  EXPECT_EQ(w.size(), 5u);
+}
+
+// A replayed root whose event time moved to another slot is still found
+// there; one that moved away or changed category is decided afresh.
+TEST(DedupeWindow, ALaterVersionMovesOrReDecides) {
+  DedupeWindow w;
+  const auto t = at("2015-10-18T05:00:00Z");
+  ASSERT_FALSE(w.check(id("a"), "theft", kTahoeA, t).has_value());
+  ASSERT_FALSE(w.check(id("a"), "theft", kTahoeA, t + 2h).has_value());  // same place, two hours later
+  EXPECT_EQ(w.check(id("b"), "theft", kTahoeB, t + 2h + 5min), id("a"));
+  EXPECT_FALSE(w.check(id("c"), "theft", kTahoeB, t + 5min).has_value()) << "a left this slot";
+  ASSERT_FALSE(w.check(id("a"), "assault", kTahoeA, t + 2h).has_value());  // now another category
+  EXPECT_FALSE(w.check(id("d"), "theft", kTahoeB, t + 2h + 6min).has_value())
+      << "a is no theft root any more, and its duplicate b is no candidate";
+  EXPECT_EQ(w.size(), 4u);
+}
+
+// A flood at one spot (a protest, a stadium, a bot army): every check looks
+// at the same handful of roots whether it is the 10th or the 20,000th
+// report there, and a report elsewhere looks at none of the flood's.
+TEST(DedupeWindow, AFloodOfOneSpotKeepsEveryCheckBounded) {
+  DedupeWindow w;
+  const auto t0 = at("2026-07-04T18:00:00Z");
+  const core::GeoPoint spot{41.8827, -87.6233};
+  const char* cats[] = {"theft", "assault", "disorder"};
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> jitter(-0.0002, 0.0002);  // ~±20 m
+  std::uniform_int_distribution<int> second(0, 2 * 3600 - 1);     // two hours: four or five slots
+  constexpr int kFlood = 20000;
+  std::uint64_t maxPerCheck = 0, firstThousandMax = 0, roots = 0;
+  for (int i = 0; i < kFlood; ++i) {
+    const auto before = w.candidatesExamined();
+    const core::GeoPoint p{spot.lat + jitter(rng), spot.lon + jitter(rng)};
+    const auto t = t0 + std::chrono::seconds(second(rng));
+    if (!w.check(id("flood" + std::to_string(i)), cats[i % 3], p, t)) ++roots;
+    const auto cost = w.candidatesExamined() - before;
+    maxPerCheck = std::max(maxPerCheck, cost);
+    if (i < 1000) firstThousandMax = std::max(firstThousandMax, cost);
+  }
+  EXPECT_EQ(w.size(), static_cast<std::size_t>(kFlood)) << "every report is remembered (for replays)";
+  // Two roots of one category and slot are over 150 m apart, so the spot has
+  // at most one per category and slot (5 slots), and a check sees 3 slots.
+  EXPECT_LE(roots, 3u * 5u);
+  EXPECT_LE(maxPerCheck, 3u * 3u) << "a check examined more roots than one spot can hold";
+  EXPECT_EQ(maxPerCheck, firstThousandMax) << "the 20,000th check cost more than the first thousand";
+  // 5 km away, at the same time: nothing of the flood is examined.
+  const auto before = w.candidatesExamined();
+  EXPECT_FALSE(w.check(id("elsewhere"), "theft", core::GeoPoint{spot.lat + 0.045, spot.lon}, t0 + 1h).has_value());
+  EXPECT_EQ(w.candidatesExamined() - before, 0u);
+  // The flood was linked, not made of roots.
+  EXPECT_LT(roots, static_cast<std::uint64_t>(kFlood) / 100);
 }
 
 TEST(DedupeWindow, MemoryIsBounded) {
@@ -78,9 +132,11 @@ TEST(DedupeWindow, MemoryIsBounded) {
   EXPECT_FALSE(w.check(id("x2"), "theft", core::GeoPoint{30.0, -97.8}, t).has_value());
 }
 
-// The window looks only in 27 (cell, time-slot) buckets; a brute-force scan
-// of everything remembered must give the same answers, also for reports in
-// neighbouring cells and slots and before 1970.
+// The window looks only at roots in up to 27 (cell, time-slot) buckets; a
+// brute-force scan of every root remembered (every report that was no
+// duplicate) must give the same answers, also for reports in neighbouring
+// cells and slots and before 1970. Duplicates are no candidates: a report
+// near a duplicate but beyond its root's reach starts a group of its own.
 TEST(DedupeWindow, AgreesWithBruteForceScan) {
   struct Seen {
     std::string id, category;
@@ -104,12 +160,12 @@ TEST(DedupeWindow, AgreesWithBruteForceScan) {
       const Seen* best = nullptr;
       for (const auto& e : all) {
         const auto dt = e.t > t ? e.t - t : t - e.t;
-        if (e.category != c || dt > 30min || distanceMetres(e.point, p) > 150) continue;
+        if (e.dup || e.category != c || dt > 30min || distanceMetres(e.point, p) > 150) continue;
         // In order seen, so on a tie the first seen stays best.
-        if (!best || (best->dup && !e.dup) || (!best->dup == !e.dup && e.t < best->t)) best = &e;
+        if (!best || e.t < best->t) best = &e;
       }
       std::optional<std::string> want;
-      if (best) want = best->dup ? best->dup : best->id;
+      if (best) want = best->id;
       const auto got = w.check(core::ReportId{rid}, c, p, t);
       ASSERT_EQ(got.has_value(), want.has_value()) << "report " << i;
       if (want) {
