@@ -20,6 +20,8 @@ debs=(
   # tests/browser and bench/web: the web app in a real browser (puppeteer-core
   # drives this one; it never downloads a browser of its own)
   chromium
+  # bench/fuzz: libFuzzer targets with ASan+UBSan (Debian 12's clang is 14)
+  clang libclang-rt-14-dev libfuzzer-14-dev
 )
 
 missing=()

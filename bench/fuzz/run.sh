@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan+UBSan, only the parser sources
+# they need; bench/fuzz/CMakeLists.txt) and runs each for a while, then
+# prints a table: target, executions, corpus size, crashes.
+#
+#   bench/fuzz/run.sh [seconds per target, default 60] [target ...]
+#
+# Seeds come from data/ and the repository's config files (seeds.py); the
+# inputs of past findings in bench/fuzz/regressions/<target>/ run first.
+# The corpus each run grows is kept in $SAFESTREAM_FUZZ_BUILD_DIR/corpus
+# (default build-fuzz/), so later runs start from it. Needs clang and
+# libclang-rt (deploy/local/install-deps.sh). Exits non-zero on any crash,
+# leak, timeout or sanitizer report; the input is kept in
+# $SAFESTREAM_FUZZ_BUILD_DIR/artifacts/<target>/ and the log beside it.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+seconds="${1:-60}"
+shift || true
+build="${SAFESTREAM_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+jobs="${SAFESTREAM_BUILD_JOBS:-2}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+build_start=$(date +%s)
+cmake -S "$here" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" >/dev/null
+cmake --build "$build" -j "$jobs" >"$build/build.log" 2>&1 || { tail -40 "$build/build.log" >&2; exit 1; }
+build_s=$(( $(date +%s) - build_start ))
+
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  mapfile -t targets < <(sed -n '/^set(SAFESTREAM_FUZZ_TARGETS/,/)/p' "$here/CMakeLists.txt" | tr ' ()' '\n\n\n' |
+                          grep -vE '^(set|SAFESTREAM_FUZZ_TARGETS|)$')
+fi
+
+rm -rf "$build/seeds"
+python3 "$here/seeds.py" "$root" "$build/seeds"
+
+failed=0
+rows=()
+for t in "${targets[@]}"; do
+  bin="$build/fuzz_$t"
+  [[ -x $bin ]] || { echo "no fuzz target '$t' (built: $(cd "$build" && ls fuzz_* | tr '\n' ' '))" >&2; exit 2; }
+  corpus="$build/corpus/$t" artifacts="$build/artifacts/$t"
+  mkdir -p "$corpus" "$artifacts" "$build/seeds/$t"
+  dirs=("$corpus" "$build/seeds/$t")
+  [[ -d $here/regressions/$t ]] && dirs+=("$here/regressions/$t")
+  log="$artifacts/run.log"
+  rc=0
+  # -timeout: one input taking over 10 s is a finding (a hang); rss limit
+  # likewise for memory. -max_len 64 KB lets JSON grow deep enough.
+  "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+         -artifact_prefix="$artifacts/" "${dirs[@]}" >"$log" 2>&1 || rc=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  crashes=$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+  if ((rc != 0 && crashes == 0)); then crashes=1; fi  # a sanitizer report without an artifact still counts
+  ((crashes == 0)) || { failed=1; echo "fuzz_$t: $(grep -m1 -E 'ERROR|violated|deadly|timeout|leak' "$log")  (log: $log)" >&2; }
+  rows+=("$(printf '| %-15s | %12s | %6s | %7s |' "$t" "${execs:-0}" "$(find "$corpus" -type f | wc -l)" "$crashes")")
+done
+
+echo
+echo "fuzzing: ${seconds} s per target, build ${build_s} s (clang $(clang++ -dumpversion), ASan+UBSan)"
+echo "| target          |   executions | corpus | crashes |"
+echo "|-----------------|--------------|--------|---------|"
+printf '%s\n' "${rows[@]}"
+exit "$failed"
