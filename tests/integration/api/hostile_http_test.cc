@@ -196,6 +196,8 @@ TEST_F(HostileHttpTest, HostileRequestsGetJsonErrorsNever5xxAndTheServerKeepsSer
       {"alerts path raw bytes", get("/v1/subscriptions/\xC3\x28/alerts", auth), {400, 401, 403, 404}},
       {"Open311 path %ff", get("/open311/v2/requests/%ff.json"), {400, 404}},
       {"unknown route with raw bytes", get("/\xF0\x28\x8C\x28"), {400, 404}},
+      {"path traversal, encoded", get("/%2e%2e/%2e%2e/%2e%2e/etc/passwd"), {400, 404}},
+      {"path traversal, encoded slashes", get("/..%2f..%2f..%2fetc%2fpasswd"), {400, 404}},
       {"query value %ff%fe", get("/v1/reports?category=%FF%FE"), {400}},
       {"query value %00", get("/v1/reports?source=%00"), {400}},
       {"query value raw invalid bytes", get("/v1/reports?source=\xFF"), {400}},
@@ -325,6 +327,7 @@ TEST_F(HostileHttpTest, HostileRequestsGetJsonErrorsNever5xxAndTheServerKeepsSer
     const bool open311 = c.request.find(" /open311/") != std::string::npos;
     for (const auto& r : responses) {
       EXPECT_LT(r.status, 500) << c.name << ": " << r.body.substr(0, 300);
+      EXPECT_EQ(r.body.find("root:"), std::string::npos) << c.name << ": a system file was served";
       if (r.status >= 400 && open311) expectOpen311Error(r, c.name);
       else if (r.status >= 400) expectJsonError(r, c.name);
     }
