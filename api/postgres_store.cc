@@ -244,12 +244,13 @@ std::vector<std::string> subscriptionValues(pqxx::transaction_base& tx, const co
           tx.quote(s.timeZone),
           s.quietHours ? std::to_string(s.quietHours->startMinute) : "NULL",
           s.quietHours ? std::to_string(s.quietHours->endMinute) : "NULL",
-          s.maxPerHour ? std::to_string(*s.maxPerHour) : "NULL"};
+          s.maxPerHour ? std::to_string(*s.maxPerHour) : "NULL",
+          orNull(tx, hood && !s.city.empty(), s.city)};
 }
 
 const std::vector<std::string> kSubscriptionColumns = {
     "token_hash", "area_type", "center_lat", "center_lon", "radius_m", "neighbourhood", "polygon",
-    "categories", "min_severity", "time_zone", "quiet_start", "quiet_end", "max_per_hour"};
+    "categories", "min_severity", "time_zone", "quiet_start", "quiet_end", "max_per_hour", "city"};
 
 }  // namespace
 
@@ -275,7 +276,7 @@ core::Result<std::optional<core::Subscription>> PostgresSubscriptionStore::get(c
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
         "SELECT id::text, token_hash, area_type, center_lat, center_lon, radius_m, neighbourhood, polygon::text, "
-        "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour "
+        "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour, city "
         "FROM subscriptions WHERE id = $1::uuid",
         id);
     if (rows.empty()) return std::nullopt;
@@ -304,6 +305,7 @@ core::Result<std::optional<core::Subscription>> PostgresSubscriptionStore::get(c
     s.timeZone = row[10].as<std::string>();
     if (!row[11].is_null() && !row[12].is_null()) s.quietHours = core::QuietHours{row[11].as<int>(), row[12].as<int>()};
     if (!row[13].is_null()) s.maxPerHour = row[13].as<int>();
+    if (!row[14].is_null()) s.city = row[14].as<std::string>();
     return s;
   });
 }

@@ -26,10 +26,14 @@ struct GeoPoint {
 struct Enrichment {
   std::string category;  // taxonomy category, e.g. "theft"
   int severity = 0;      // 1..5
+  // Which rule decided the category, e.g. "source-type", "nibrs-code",
+  // "keyword:larceny" (processor/classifier.h); empty when unknown.
+  std::string classifiedBy;
+  std::optional<std::string> city;  // city id from core/cities (deploy/cities.json)
   std::uint64_t cellL10 = 0;  // S2 cell ids (0 = not geocoded)
   std::uint64_t cellL13 = 0;
   std::uint64_t cellL16 = 0;
-  std::optional<std::string> neighbourhood;
+  std::optional<std::string> neighbourhood;  // as the city's boundary file (or district column) names it
   int localHour = -1;     // 0..23 in the report's zone
   int localWeekday = 0;   // ISO 1..7
   std::optional<ReportId> duplicateOf;
@@ -53,6 +57,8 @@ struct Report {
   std::optional<std::string> address;
   std::optional<std::string> url;
   std::optional<bool> arrest;              // where the source says
+  std::optional<std::string> city;         // the city id the source declares (import mapping)
+  std::optional<std::string> district;     // the source's own neighbourhood/district/borough text
   std::optional<std::string> contact;      // private: never leaves PostgreSQL
   std::optional<std::string> rawJson;      // the source record, verbatim JSON
   std::optional<Enrichment> enrichment;

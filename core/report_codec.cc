@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "core/cities.h"
 #include "core/report_id.h"
 
 namespace safestream::core {
@@ -140,6 +141,12 @@ std::optional<Error> readEnrichment(const element& v, Enrichment& e) {
   if (readString(j, "neighbourhood", kMaxShort, e.neighbourhood)) {
     return fieldError("enrichment.neighbourhood", "must be a string");
   }
+  if (readString(j, "city", 64, e.city) || (e.city && !isCitySlug(*e.city))) {
+    return fieldError("enrichment.city", "must be a city id (lower-case slug)");
+  }
+  std::optional<std::string> by;
+  if (readString(j, "classified_by", kMaxShort, by)) return fieldError("enrichment.classified_by", "must be a string");
+  if (by) e.classifiedBy = *by;
   std::optional<std::string> dup;
   if (readString(j, "duplicate_of", 36, dup) || (dup && !isUuid(*dup))) {
     return fieldError("enrichment.duplicate_of", "must be a report id (UUID)");
@@ -211,6 +218,9 @@ Result<Report> decodeReport(std::string_view text, const DecodeOptions& opt) {
   std::optional<std::string_view> desc;
   if (auto e = readView(j, "description", kMaxDescription, desc)) return *e;
   r.description = std::string(desc.value_or(""));
+  if (auto e = readString(j, "city", 64, r.city)) return *e;
+  if (r.city && !isCitySlug(*r.city)) return fieldError("city", "must be a city id (lower-case slug like los-angeles)");
+  if (auto e = readString(j, "district", kMaxShort, r.district)) return *e;
   if (auto e = readString(j, "time_zone", 64, r.timeZone)) return *e;
   if (r.timeZone && !isKnownTimeZone(*r.timeZone)) return fieldError("time_zone", "is not a known IANA time zone");
 
@@ -324,8 +334,10 @@ std::string encodeReport(const Report& r, bool includePrivate) {
     o.optStr("address", r.address);
     if (r.arrest) o.key("arrest") += *r.arrest ? "true" : "false";
     o.optStr("category", r.category);
+    o.optStr("city", r.city);
     if (includePrivate) o.optStr("contact", r.contact);
     o.str("description", r.description);
+    o.optStr("district", r.district);
     if (r.enrichment) {
       const Enrichment& e = *r.enrichment;
       o.key("enrichment");
@@ -334,6 +346,8 @@ std::string encodeReport(const Report& r, bool includePrivate) {
       if (e.cellL10) x.str("cell_l10", cellToken(e.cellL10));
       if (e.cellL13) x.str("cell_l13", cellToken(e.cellL13));
       if (e.cellL16) x.str("cell_l16", cellToken(e.cellL16));
+      x.optStr("city", e.city);
+      if (!e.classifiedBy.empty()) x.str("classified_by", e.classifiedBy);
       if (e.duplicateOf) x.str("duplicate_of", e.duplicateOf->value);
       x.integer("local_hour", e.localHour);
       x.integer("local_weekday", e.localWeekday);

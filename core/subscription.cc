@@ -1,4 +1,5 @@
 #include "core/subscription.h"
+#include "core/cities.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -21,10 +22,11 @@ namespace {
 using nlohmann::json;
 
 // Keep in step with the processor's taxonomy (schemas/taxonomy.*).
-constexpr std::array<std::string_view, 15> kCategories = {
+// "non-crime" alerts only a subscription that lists it (kNonCrimeCategory).
+constexpr std::array<std::string_view, 16> kCategories = {
     "theft",    "burglary",  "robbery",       "assault", "shooting",
     "homicide", "sexual-offense", "vandalism", "vehicle-theft", "arson",
-    "drugs",    "weapons",   "disturbance",   "fraud",   "other"};
+    "drugs",    "weapons",   "disturbance",   "fraud",   "other", "non-crime"};
 
 constexpr double kEarthRadiusM = 6371008.8;
 constexpr double kPi = 3.14159265358979323846;
@@ -242,10 +244,14 @@ Result<Subscription> fromJson(const json& body) {
       break;
     }
     case AreaType::neighbourhood: {
-      if (auto s = rejectUnknown(*area, {"type", "name"}, "area."); !s) return s.error();
+      if (auto s = rejectUnknown(*area, {"type", "name", "city"}, "area."); !s) return s.error();
       auto name = area->find("name");
       if (name == area->end() || !name->is_string()) return fieldError("area.name", "is required (a neighbourhood name)");
       sub.neighbourhood = upper(trim(name->get<std::string>()));
+      if (auto city = area->find("city"); city != area->end() && !city->is_null()) {
+        if (!city->is_string()) return fieldError("area.city", "must be a city id such as \"chicago\"");
+        sub.city = trim(city->get<std::string>());
+      }
       break;
     }
     case AreaType::polygon: {
@@ -360,6 +366,9 @@ Status validateSubscription(const Subscription& sub) {
     case AreaType::neighbourhood:
       if (sub.neighbourhood.empty()) return fieldError("area.name", "must not be empty");
       if (sub.neighbourhood.size() > 128) return fieldError("area.name", "is longer than 128 characters");
+      if (!sub.city.empty() && !isCitySlug(sub.city)) {
+        return fieldError("area.city", "must be a city id (lower-case slug such as \"los-angeles\")");
+      }
       break;
     case AreaType::polygon:
       if (auto s = validatePolygon(sub.polygon, "area.coordinates"); !s) return s;
@@ -414,7 +423,10 @@ std::string subscriptionToJson(const Subscription& sub) {
       area["lon"] = sub.center.lon;
       area["radius_m"] = sub.radiusM;
       break;
-    case AreaType::neighbourhood: area["name"] = sub.neighbourhood; break;
+    case AreaType::neighbourhood:
+      area["name"] = sub.neighbourhood;
+      if (!sub.city.empty()) area["city"] = sub.city;
+      break;
     case AreaType::polygon: area["coordinates"] = polygonJson(sub.polygon); break;
   }
   out["area"] = std::move(area);

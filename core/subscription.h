@@ -51,6 +51,10 @@ struct Subscription {
   GeoPoint center;        // circle
   double radiusM = 0;     // circle
   std::string neighbourhood;   // neighbourhood: upper-case name as in the boundary files
+  // neighbourhood: the city id (core/cities.h). Empty in a request: the
+  // processor takes the only city having that name, and rejects a name two
+  // cities share ("HYDE PARK": Chicago and Austin).
+  std::string city;
   std::vector<Ring> polygon;   // polygon: [outer, holes...]
   std::vector<std::string> categories;  // empty: every category
   int minSeverity = 1;                  // 1..5
@@ -63,6 +67,10 @@ struct Subscription {
 // The taxonomy categories a subscription may filter on (the processor's
 // schemas/taxonomy: theft, burglary, robbery, ...).
 std::span<const std::string_view> alertCategories();
+// Records that are not crimes (lost property, traffic collisions...): a
+// subscription without categories does not receive them; one that lists
+// this category does.
+inline constexpr std::string_view kNonCrimeCategory = "non-crime";
 bool isAlertCategory(std::string_view category);
 
 // Parses and validates a subscription request body, e.g.
@@ -71,7 +79,7 @@ bool isAlertCategory(std::string_view category);
 //    "time_zone": "America/Chicago",
 //    "quiet_hours": {"start": "22:00", "end": "07:00"},   (or "22:00-07:00")
 //    "max_per_hour": 5}
-// Other areas: {"type": "neighbourhood", "name": "LOOP"} and
+// Other areas: {"type": "neighbourhood", "city": "chicago", "name": "LOOP"} and
 // {"type": "polygon", "coordinates": [[[lon, lat], ...], ...]} (GeoJSON
 // Polygon coordinates: outer ring first, then holes). Unknown fields are
 // rejected so typos do not silently widen a subscription. Errors have code

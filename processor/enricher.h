@@ -1,10 +1,12 @@
 #pragma once
 // Normalise + de-duplicate + enrich one decoded report: taxonomy category and
-// severity, S2 cells, neighbourhood, local hour/weekday, near-duplicate link.
+// severity, S2 cells, city and neighbourhood, local hour/weekday,
+// near-duplicate link.
 // Pure domain logic (no vendor headers). Not thread-safe (the dedupe window
 // is mutable state): one Enricher per pipeline thread.
 #include <memory>
 
+#include "core/cities.h"
 #include "core/report.h"
 #include "core/time.h"
 #include "processor/dedupe_window.h"
@@ -21,8 +23,9 @@ struct EnrichOutcome {
 
 class Enricher {
  public:
-  // `neighbourhoods` may be null (no boundary files). Both must outlive this.
-  Enricher(const Taxonomy& taxonomy, const NeighbourhoodIndex* neighbourhoods, const core::Clock& clock,
+  // `cities` may be null (no city catalog: no city, no neighbourhood). Both
+  // must outlive this.
+  Enricher(const Taxonomy& taxonomy, const core::CityCatalog* cities, const core::Clock& clock,
            DedupeSettings dedupe = {});
 
   // Fills report.enrichment (replacing any the message carried).
@@ -30,7 +33,7 @@ class Enricher {
 
  private:
   const Taxonomy& taxonomy_;
-  const NeighbourhoodIndex* neighbourhoods_;
+  const core::CityCatalog* cities_;
   const core::Clock& clock_;
   DedupeWindow dedupe_;
 };

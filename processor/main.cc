@@ -2,6 +2,7 @@
 #include <prometheus/registry.h>
 
 #include "core/admin_server.h"
+#include "core/cities.h"
 #include "core/cli.h"
 #include "core/kafka.h"
 #include "core/log.h"
@@ -30,10 +31,12 @@ int main(int argc, char** argv) {
     core::KafkaSettings kafka{cfg.kafkaBootstrap, {}};
     if (auto s = core::checkKafka(kafka, std::chrono::seconds(5)); !s) throw core::ConfigError(s.error().message);
 
-    const processor::Taxonomy taxonomy = processor::Taxonomy::load(cfg.taxonomy);
-    const processor::NeighbourhoodIndex neighbourhoods(processor::parseBoundarySpec(cfg.boundaries));
+    processor::Taxonomy taxonomy = processor::Taxonomy::load(cfg.taxonomy);
+    if (!cfg.classifier.empty()) taxonomy.loadClassifier(cfg.classifier);
+    // One catalog for enrichment and the alert sink's neighbourhood subscriptions.
+    const auto cities = std::make_shared<const core::CityCatalog>(core::CityCatalog::load(cfg.cities));
     core::SystemClock clock;
-    processor::Enricher enricher(taxonomy, &neighbourhoods, clock);
+    processor::Enricher enricher(taxonomy, cities.get(), clock);
 
     auto registry = std::make_shared<prometheus::Registry>();
     core::addBuildInfo(*registry, "processor");
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
       alertCfg.redisUrl = cfg.redisUrl;
       alertCfg.pgUrl = cfg.pgUrl;
       alertCfg.kafkaBootstrap = cfg.kafkaBootstrap;
+      alertCfg.cities = cities;
       alertSink = processor::alerting::makeAlertSink(alertCfg, *registry);
       sinks.push_back(alertSink.get());
     }
@@ -120,7 +124,8 @@ int main(int argc, char** argv) {
     });
     core::log::info("processor_started", {{"group_id", cfg.groupId},
                                           {"topic", cfg.rawTopic},
-                                          {"neighbourhood_polygons", neighbourhoods.polygonCount()},
+                                          {"cities", cities->cities().size()},
+                                          {"neighbourhood_polygons", cities->polygonCount()},
                                           {"taxonomy_rules", taxonomy.size()},
                                           {"metrics", admin.url()}});
     pipeline.run();  // returns on SIGTERM once the lanes flushed (within a deadline) and the durable prefix is committed

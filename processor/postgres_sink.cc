@@ -20,7 +20,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kColumns =
     "id, source, source_id, raw_type, raw_code, category, severity, description, occurred_at, reported_at, "
     "ingested_at, processed_at, time_zone, lat, lon, address, url, arrest, cell_l10, cell_l13, cell_l16, "
-    "neighbourhood, local_hour, local_weekday, duplicate_of, contact, raw";
+    "neighbourhood, local_hour, local_weekday, duplicate_of, contact, raw, city";
 
 // Columns a later version overwrites (all but the key).
 constexpr const char* kUpdate =
@@ -31,7 +31,7 @@ constexpr const char* kUpdate =
     "address = EXCLUDED.address, url = EXCLUDED.url, arrest = EXCLUDED.arrest, cell_l10 = EXCLUDED.cell_l10, "
     "cell_l13 = EXCLUDED.cell_l13, cell_l16 = EXCLUDED.cell_l16, neighbourhood = EXCLUDED.neighbourhood, "
     "local_hour = EXCLUDED.local_hour, local_weekday = EXCLUDED.local_weekday, duplicate_of = EXCLUDED.duplicate_of, "
-    "contact = EXCLUDED.contact, raw = EXCLUDED.raw";
+    "contact = EXCLUDED.contact, raw = EXCLUDED.raw, city = EXCLUDED.city";
 
 // COPY text format: backslash escapes; NUL cannot be stored in text, so it
 // is dropped rather than failing the whole batch.
@@ -134,6 +134,7 @@ std::string copyLine(const core::Report& r) {
   optField(out, r.contact);
   if (r.rawJson) field(out, jsonbSafe(*r.rawJson));
   else nullField(out);
+  optField(out, e.city);
   out.back() = '\n';
   return out;
 }

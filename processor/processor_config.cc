@@ -1,5 +1,6 @@
 #include "processor/processor_config.h"
 
+#include "core/cities.h"
 #include "core/cli.h"
 
 namespace safestream::processor {
@@ -7,11 +8,11 @@ namespace safestream::processor {
 ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<void(CLI::App&)>& addMore) {
   ProcessorConfig c;
   // Defaults point into the source tree for the local stack; deployments
-  // set SAFESTREAM_BOUNDARIES / SAFESTREAM_TAXONOMY.
+  // set SAFESTREAM_CITIES / SAFESTREAM_TAXONOMY.
   const std::string data = SAFESTREAM_DEFAULT_DATA_DIR;
-  c.boundaries = data + "/data/chicago_community_areas.geojson:community," + data +
-                 "/data/austin_neighborhoods.geojson:neighname";
+  c.cities = core::defaultCitiesPath();
   c.taxonomy = data + "/schemas/taxonomy.v1.csv";
+  c.classifier = data + "/schemas/classifier.v1.csv";
   CLI::App app{"SafeStream stream processor: reports.raw -> validate, normalise, dedupe, enrich -> "
                "S3, PostgreSQL, Kafka, Redis alerts",
                "safestream-processor"};
@@ -61,9 +62,13 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<
   core::addOption(app, "--pg-connections", c.pgConnections, "SAFESTREAM_PROCESSOR_PG_CONNECTIONS",
                   "PostgreSQL sessions a batch is split over (by report id) and written in parallel")
       ->check(CLI::Range(1, 16));
-  core::addOption(app, "--boundaries", c.boundaries, "SAFESTREAM_BOUNDARIES",
-                  "Neighbourhood boundary GeoJSON files: path[:name_property],...");
+  core::addOption(app, "--cities", c.cities, "SAFESTREAM_CITIES",
+                  "Cities file (schemas/cities.v1.json): each city's zone, bbox and neighbourhood boundary file; "
+                  "enrichment and neighbourhood subscriptions both read it");
   core::addOption(app, "--taxonomy", c.taxonomy, "SAFESTREAM_TAXONOMY", "Taxonomy CSV (schemas/taxonomy.v1.csv)");
+  core::addOption(app, "--classifier", c.classifier, "SAFESTREAM_CLASSIFIER",
+                  "General classification rules for sources without rules of their own "
+                  "(schemas/classifier.v1.csv); empty: none");
   core::addMetricsOptions(app, "PROCESSOR", c.metricsHost, c.metricsPort);
   core::addLogLevelOption(app, c.logLevel);
   core::addOption(app, "--alerts", c.alertsEnabled, "SAFESTREAM_ALERTS_ENABLED",

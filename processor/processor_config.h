@@ -33,8 +33,9 @@ struct ProcessorConfig {
   int maxMessageBytes = 1 << 20;
   int sinkTimeoutMs = 30000;
   int pgConnections = 2;
-  std::string boundaries;  // path[:name_property],...
+  std::string cities;  // deploy/cities.json: zones, boundary files (core/cities.h)
   std::string taxonomy;
+  std::string classifier;  // schemas/classifier.v1.csv: general rules for sources without their own
   std::string metricsHost = "127.0.0.1";
   int metricsPort = 59102;
   std::string logLevel = "info";

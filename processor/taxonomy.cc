@@ -110,6 +110,16 @@ Taxonomy Taxonomy::parse(std::string_view csv, const std::string& origin) {
   return t;
 }
 
+void Taxonomy::loadClassifier(const std::string& path, const ClassifierOptions& options) {
+  classifier_ = std::make_shared<const TextClassifier>(TextClassifier::load(path, categories(), options));
+}
+
+std::set<std::string> Taxonomy::categories() const {
+  std::set<std::string> out;
+  for (const auto& [name, _] : severity_) out.insert(name);
+  return out;
+}
+
 Taxonomy Taxonomy::load(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw core::ConfigError("cannot read taxonomy file " + path);
@@ -121,7 +131,9 @@ Taxonomy Taxonomy::load(const std::string& path) {
 std::optional<Classification> Taxonomy::find(Kind kind, const std::string& source, const std::string& value) const {
   auto it = rules_.find({kind, {source, value}});
   if (it == rules_.end()) return std::nullopt;
-  return Classification{it->second.first, it->second.second, true};
+  std::string rule = source == "*" ? "taxonomy-" : "source-";
+  rule += kind == Kind::code ? "code" : "type";
+  return Classification{it->second.first, it->second.second, true, std::move(rule)};
 }
 
 Classification Taxonomy::classify(const core::Report& r) const {
@@ -137,9 +149,27 @@ Classification Taxonomy::classify(const core::Report& r) const {
   if (auto c = find(Kind::type, "*", type)) return *c;
   if (r.category) {
     auto it = severity_.find(*r.category);
-    if (it != severity_.end()) return Classification{it->first, it->second, true};
+    if (it != severity_.end()) return Classification{it->first, it->second, true, "report-category"};
   }
-  return Classification{"other", severity_.at("other"), false};
+  if (classifier_) {
+    auto decided = [&](const TextDecision& d, const std::string& prefix) {
+      auto sev = severity_.find(d.category);
+      const int severity = d.severity > 0 ? d.severity : sev == severity_.end() ? 1 : sev->second;
+      return Classification{d.category, severity, true, prefix + d.rule};
+    };
+    bool catchAll = false;
+    if (auto d = classifier_->classifyText(r.rawType, &catchAll)) return decided(*d, "");
+    // The type is a catch-all ("All Other Offenses") or says nothing the
+    // rules know: the description may.
+    if (!r.description.empty() && r.description != r.rawType) {
+      if (auto d = classifier_->classifyText(r.description)) return decided(*d, "description:");
+    }
+    if (r.rawCode) {
+      if (auto d = classifier_->classifyCode(*r.rawCode)) return decided(*d, "");
+    }
+    if (catchAll) return Classification{"other", severity_.at("other"), true, "catchall"};
+  }
+  return Classification{"other", severity_.at("other"), false, "none"};
 }
 
 }  // namespace safestream::processor

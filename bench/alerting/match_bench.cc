@@ -26,7 +26,6 @@
 namespace {
 
 using namespace safestream;
-using processor::alerting::Boundaries;
 using processor::alerting::Match;
 using processor::alerting::MatchPoint;
 using processor::alerting::SubscriptionRegistry;
@@ -64,8 +63,12 @@ int main(int argc, char** argv) {
   const long reports = argc > 2 ? std::stol(argv[2]) : 2000000;
   std::mt19937_64 rng(argc > 3 ? std::stoull(argv[3]) : 42);
 
-  auto boundaries = std::make_shared<const Boundaries>(Boundaries::load(processor::alerting::defaultBoundarySpecs()));
-  const auto names = boundaries->names();
+  auto boundaries = std::make_shared<const core::CityCatalog>(core::CityCatalog::load(core::defaultCitiesPath()));
+  // (city, name) of every neighbourhood of every city with a boundary file.
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& city : boundaries->cities()) {
+    for (const auto& hood : city.neighbourhoods) names.emplace_back(city.id, hood.name);
+  }
   std::uniform_real_distribution<double> lat(25, 49), lon(-124, -67), unit(0, 1), angle(0, 2 * kPi);
   std::uniform_int_distribution<std::size_t> pickName(0, names.size() - 1);
   auto cats = core::alertCategories();
@@ -96,7 +99,9 @@ int main(int argc, char** argv) {
       s.polygon.push_back(std::move(ring));
     } else {
       s.areaType = core::AreaType::neighbourhood;
-      s.neighbourhood = names[pickName(rng)];
+      const auto& [city, name] = names[pickName(rng)];
+      s.city = city;
+      s.neighbourhood = name;
     }
     if (unit(rng) < 0.3) s.categories = {std::string(cats[pickCat(rng)]), std::string(cats[pickCat(rng)])};
     if (unit(rng) < 0.3) s.minSeverity = 1 + static_cast<int>(unit(rng) * 5);

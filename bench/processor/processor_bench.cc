@@ -138,16 +138,16 @@ int pgUpsert(int argc, char** argv) {
   const std::string cols =
       "id, source, source_id, raw_type, raw_code, category, severity, description, occurred_at, reported_at, "
       "ingested_at, processed_at, time_zone, lat, lon, address, url, arrest, cell_l10, cell_l13, cell_l16, "
-      "neighbourhood, local_hour, local_weekday, duplicate_of, contact, raw";
+      "neighbourhood, local_hour, local_weekday, duplicate_of, contact, raw, city";
   exec("CREATE TEMP TABLE stage (LIKE reports INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
   // The same rows the processor stores: the same synthetic reports enriched
   // by the processor's own Enricher (category, cells, neighbourhood, local
   // time), prepared outside the timed part (enrichment is the processor's
   // work, not the database's).
   const processor::Taxonomy taxonomy = processor::Taxonomy::load(arg(argc, argv, "--taxonomy"));
-  const processor::NeighbourhoodIndex neighbourhoods(processor::parseBoundarySpec(arg(argc, argv, "--boundaries")));
+  const core::CityCatalog cities = core::CityCatalog::load(arg(argc, argv, "--cities"));
   core::SystemClock clock;
-  processor::Enricher enricher(taxonomy, &neighbourhoods, clock);
+  processor::Enricher enricher(taxonomy, &cities, clock);
   std::vector<std::string> lines;
   lines.reserve(static_cast<std::size_t>(n));
   for (long i = 0; i < n; ++i) {

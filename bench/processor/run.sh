@@ -57,7 +57,7 @@ pg_raw() {
   vacuum
   out=$("$bench" pg-upsert --pg-url "$SAFESTREAM_PG_URL" --count "$count" --tag "$1" \
     --taxonomy "$root/schemas/taxonomy.v1.csv" \
-    --boundaries "$root/data/chicago_community_areas.geojson:community,$root/data/austin_neighborhoods.geojson:neighname")
+    --cities "$root/deploy/cities.json")
   echo "$(echo "$out" | json per_second) $(echo "$out" | json backend_cpu_ms_per_1000)"
 }
 

@@ -6,10 +6,6 @@ namespace safestream::processor::alerting {
 
 void addAlertOptions(CLI::App& app, AlertSinkConfig& c) {
   using core::addOption;
-  addOption(app, "--alert-boundaries", c.boundaries, "SAFESTREAM_ALERT_BOUNDARIES",
-            "GeoJSON boundary files path[:name_property] used to cover neighbourhood subscriptions "
-            "(default: the Chicago and Austin files in data/)")
-      ->delimiter(',');
   addOption(app, "--alert-stream-maxlen", c.streamMaxLen, "SAFESTREAM_ALERT_STREAM_MAXLEN",
             "Approximate maximum entries kept per subscription alert stream")
       ->check(CLI::Range(10, 1000000));

@@ -20,10 +20,10 @@ class ManagedAlertSink final : public ReportSink {
  public:
   ManagedAlertSink(const AlertSinkConfig& config, prometheus::Registry& registry)
       : metrics_(registry),
-        registry_(std::make_shared<SubscriptionRegistry>(std::make_shared<const Boundaries>(Boundaries::load(
-                                                             config.boundaries.empty() ? defaultBoundarySpecs()
-                                                                                       : config.boundaries)),
-                                                         &metrics_)),
+        registry_(std::make_shared<SubscriptionRegistry>(
+            config.cities ? config.cities
+                          : std::make_shared<const core::CityCatalog>(core::CityCatalog::load(core::defaultCitiesPath())),
+            &metrics_)),
         listener_(config.pgUrl, *registry_, metrics_) {
     auto redis = std::make_unique<core::RedisClient>(
         core::RedisSettings{config.redisUrl, std::chrono::milliseconds(config.redisTimeoutMs)});

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cities.h"
 #include "processor/alerting/surge_detector.h"
 #include "processor/report_sink.h"
 
@@ -19,7 +20,9 @@ namespace safestream::processor::alerting {
 struct AlertSinkConfig {
   std::string redisUrl;                 // required
   std::string pgUrl;                    // required: subscriptions live there
-  std::vector<std::string> boundaries;  // "path[:name_property]"; empty: the two sample cities
+  // Neighbourhood polygons of the subscriptions (the processor's --cities);
+  // null: core::defaultCitiesPath().
+  std::shared_ptr<const core::CityCatalog> cities;
   int streamMaxLen = 1000;              // XADD MAXLEN ~ per subscription stream
   int dedupeTtlSeconds = 7 * 24 * 3600; // how long "already alerted" is remembered
   int redisTimeoutMs = 2000;

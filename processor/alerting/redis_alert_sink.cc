@@ -122,7 +122,8 @@ core::Status RedisAlertSink::writeAll(std::span<const BatchPtr> batches) {
         continue;
       }
       MatchPoint point{*r.location, r.enrichment->category, r.enrichment->severity,
-                       r.enrichment->neighbourhood ? std::string_view(*r.enrichment->neighbourhood) : std::string_view()};
+                       r.enrichment->neighbourhood ? std::string_view(*r.enrichment->neighbourhood) : std::string_view(),
+                       r.enrichment->city ? std::string_view(*r.enrichment->city) : std::string_view()};
       const std::string root = rootReportId(r);
       for (auto& m : registry_->match(point)) {
         metrics_.matched.Increment();
@@ -242,6 +243,8 @@ core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
       const auto& r = pr.report;
       // Near-duplicates are one incident: only root reports count.
       if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
+      // Lost property or traffic collisions piling up are not a crime surge.
+      if (r.enrichment->category == core::kNonCrimeCategory) continue;
       events.push_back(
           {&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category,
            events.size()});

@@ -52,6 +52,14 @@ std::string upperCase(std::string_view s) {
   return out;
 }
 
+// Neighbourhood subscriptions are keyed by (city, upper-case name).
+std::string hoodKey(std::string_view city, std::string_view name) {
+  std::string key(city);
+  key += '\n';
+  key += upperCase(name);
+  return key;
+}
+
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -102,13 +110,13 @@ struct SubscriptionIndex::Impl {
     std::shared_ptr<const core::Subscription> sub;
     S2Cap cap;                                   // circle (padded for covering; exact test by distance)
     std::shared_ptr<const S2Polygon> polygon;    // polygon
-    std::shared_ptr<const Shape> shape;          // neighbourhood
+    std::shared_ptr<const Shape> shape;          // neighbourhood (no loops: a city without a boundary file)
     std::uint32_t categories = 0;                // 0: every category
     bool live = false;
   };
   using Bucket = absl::InlinedVector<std::uint32_t, 4>;
 
-  std::shared_ptr<const Boundaries> boundaries;
+  std::shared_ptr<const core::CityCatalog> cities;
   CoveringOptions options;
   S2RegionCoverer coverer;
   std::vector<Entry> entries;
@@ -120,13 +128,13 @@ struct SubscriptionIndex::Impl {
   std::array<std::size_t, S2CellId::kMaxLevel + 1> perLevel{};  // entries per level, to skip empty levels
   std::vector<int> levelsInUse;
   std::size_t cellEntries = 0;
-  std::map<std::string, std::shared_ptr<const Shape>, std::less<>> shapes;  // cache by neighbourhood name
+  std::map<std::string, std::shared_ptr<const Shape>, std::less<>> shapes;  // cache by hoodKey(city, name)
   // Neighbourhood subscriptions are found by the report's enriched
   // neighbourhood name, not by cell: many of them share one area, and a
-  // name look-up is exact where a covering is not.
+  // name look-up is exact where a covering is not. Keyed by hoodKey(city, name).
   std::map<std::string, std::vector<std::uint32_t>, std::less<>> byNeighbourhood;
 
-  Impl(std::shared_ptr<const Boundaries> b, CoveringOptions o) : boundaries(std::move(b)), options(o) {
+  Impl(std::shared_ptr<const core::CityCatalog> c, CoveringOptions o) : cities(std::move(c)), options(o) {
     S2RegionCoverer::Options opts;
     opts.set_min_level(options.minLevel);
     opts.set_max_level(options.maxLevel);
@@ -141,12 +149,43 @@ struct SubscriptionIndex::Impl {
     }
   }
 
-  core::Result<std::shared_ptr<const Shape>> shapeFor(const std::string& name) {
-    if (auto it = shapes.find(name); it != shapes.end()) return it->second;
-    const MultiPolygon* mp = boundaries ? boundaries->find(name) : nullptr;
-    if (!mp) {
+  // The subscription's city: the one it names, else the only city having a
+  // neighbourhood of that name. Errors name the field.
+  core::Result<std::string> resolveCity(const core::Subscription& sub) const {
+    const std::string& name = sub.neighbourhood;
+    if (!sub.city.empty()) {
+      const core::City* city = cities ? cities->find(sub.city) : nullptr;
+      if (!city) return core::makeError("invalid_field", "area.city: '" + sub.city + "' is not a configured city", "area.city");
+      if (city->boundaries && !cities->boundary(city->id, name)) {
+        return core::makeError("invalid_field", "area.name: '" + name + "' is not a neighbourhood of " + city->id,
+                               "area.name");
+      }
+      return city->id;
+    }
+    const auto ids = cities ? cities->citiesWithNeighbourhood(name) : std::vector<std::string>{};
+    if (ids.empty()) {
       return core::makeError("invalid_field", "area.name: '" + name + "' is not a neighbourhood in the boundary files",
                              "area.name");
+    }
+    if (ids.size() > 1) {
+      std::string list;
+      for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+      return core::makeError("invalid_field", "area.city: is required: '" + name + "' is a neighbourhood of " + list,
+                             "area.city");
+    }
+    return ids.front();
+  }
+
+  core::Result<std::shared_ptr<const Shape>> shapeFor(const std::string& city, const std::string& name) {
+    const std::string key = hoodKey(city, name);
+    if (auto it = shapes.find(key); it != shapes.end()) return it->second;
+    const core::MultiPolygon* mp = cities ? cities->boundary(city, name) : nullptr;
+    if (!mp) {
+      // A city without a boundary file: the name is its district column's
+      // value; matched by name, no covering (no surge audience by cell).
+      auto empty = std::make_shared<const Shape>();
+      shapes.emplace(key, empty);
+      return empty;
     }
     auto shape = std::make_shared<Shape>();
     std::vector<S2CellId> all;
@@ -170,7 +209,7 @@ struct SubscriptionIndex::Impl {
     }
     S2CellUnion u(std::move(all));  // normalises: no cell inside another
     shape->covering = u.cell_ids();
-    shapes.emplace(name, shape);
+    shapes.emplace(key, shape);
     return std::shared_ptr<const Shape>(shape);
   }
 
@@ -239,7 +278,7 @@ struct SubscriptionIndex::Impl {
     if (it == byId.end()) return false;
     std::uint32_t slot = it->second;
     if (entries[slot].sub->areaType == core::AreaType::neighbourhood) {
-      auto n = byNeighbourhood.find(upperCase(entries[slot].sub->neighbourhood));
+      auto n = byNeighbourhood.find(hoodKey(entries[slot].sub->city, entries[slot].sub->neighbourhood));
       if (n != byNeighbourhood.end()) {
         auto& v = n->second;
         v.erase(std::remove(v.begin(), v.end(), slot), v.end());
@@ -260,6 +299,7 @@ struct SubscriptionIndex::Impl {
     const auto& sub = *e.sub;
     if (p.severity < sub.minSeverity) return std::nullopt;
     if (e.categories != 0 && (e.categories & categoryBit(p.category)) == 0) return std::nullopt;
+    if (e.categories == 0 && p.category == core::kNonCrimeCategory) return std::nullopt;  // opt-in only
     switch (sub.areaType) {
       case core::AreaType::circle: {
         double d = core::distanceMeters(sub.center, p.location);
@@ -270,15 +310,15 @@ struct SubscriptionIndex::Impl {
         if (!e.polygon->Contains(point)) return std::nullopt;
         return Match{e.sub, std::nullopt};
       case core::AreaType::neighbourhood:
-        if (!equalsIgnoreCase(p.neighbourhood, sub.neighbourhood)) return std::nullopt;
+        if (p.city != sub.city || !equalsIgnoreCase(p.neighbourhood, sub.neighbourhood)) return std::nullopt;
         return Match{e.sub, std::nullopt};
     }
     return std::nullopt;
   }
 };
 
-SubscriptionIndex::SubscriptionIndex(std::shared_ptr<const Boundaries> boundaries, CoveringOptions options)
-    : impl_(std::make_unique<Impl>(std::move(boundaries), options)) {}
+SubscriptionIndex::SubscriptionIndex(std::shared_ptr<const core::CityCatalog> cities, CoveringOptions options)
+    : impl_(std::make_unique<Impl>(std::move(cities), options)) {}
 SubscriptionIndex::~SubscriptionIndex() = default;
 SubscriptionIndex::SubscriptionIndex(SubscriptionIndex&&) noexcept = default;
 SubscriptionIndex& SubscriptionIndex::operator=(SubscriptionIndex&&) noexcept = default;
@@ -301,7 +341,10 @@ core::Status SubscriptionIndex::upsert(core::Subscription subscription) {
       break;
     }
     case core::AreaType::neighbourhood: {
-      auto shape = d.shapeFor(subscription.neighbourhood);
+      auto city = d.resolveCity(subscription);
+      if (!city) return city.error();
+      subscription.city = std::move(*city);
+      auto shape = d.shapeFor(subscription.city, subscription.neighbourhood);
       if (!shape) return shape.error();
       e.shape = std::move(*shape);
       break;
@@ -322,7 +365,7 @@ core::Status SubscriptionIndex::upsert(core::Subscription subscription) {
   const std::string& id = d.entries[slot].sub->id;
   d.byId.emplace(absl::string_view(id.data(), id.size()), slot);
   if (d.entries[slot].sub->areaType == core::AreaType::neighbourhood) {
-    d.byNeighbourhood[upperCase(d.entries[slot].sub->neighbourhood)].push_back(slot);
+    d.byNeighbourhood[hoodKey(d.entries[slot].sub->city, d.entries[slot].sub->neighbourhood)].push_back(slot);
   } else {
     d.addCells(slot, d.coveringOf(d.entries[slot]));
   }
@@ -335,7 +378,7 @@ void SubscriptionIndex::match(const MatchPoint& p, std::vector<Match>& out) cons
   const auto& d = *impl_;
   const S2Point point = toPoint(p.location);
   if (!p.neighbourhood.empty() && !d.byNeighbourhood.empty()) {
-    auto it = d.byNeighbourhood.find(upperCase(p.neighbourhood));
+    auto it = d.byNeighbourhood.find(hoodKey(p.city, p.neighbourhood));
     if (it != d.byNeighbourhood.end()) {
       for (std::uint32_t slot : it->second) {
         if (auto m = d.test(d.entries[slot], p, point)) out.push_back(std::move(*m));

@@ -24,7 +24,7 @@
 
 #include "core/result.h"
 #include "core/subscription.h"
-#include "processor/alerting/boundaries.h"
+#include "core/cities.h"
 
 namespace safestream::processor::alerting {
 
@@ -34,6 +34,7 @@ struct MatchPoint {
   std::string_view category;
   int severity = 0;
   std::string_view neighbourhood;  // "" when the report is in none
+  std::string_view city;           // enrichment.city; "" when in none
 };
 
 struct Match {
@@ -49,14 +50,17 @@ struct CoveringOptions {
 
 class SubscriptionIndex {
  public:
-  explicit SubscriptionIndex(std::shared_ptr<const Boundaries> boundaries = nullptr, CoveringOptions options = {});
+  // `cities` resolves neighbourhood subscriptions (city, name) to polygons;
+  // null: none can be indexed.
+  explicit SubscriptionIndex(std::shared_ptr<const core::CityCatalog> cities = nullptr, CoveringOptions options = {});
   ~SubscriptionIndex();
   SubscriptionIndex(SubscriptionIndex&&) noexcept;
   SubscriptionIndex& operator=(SubscriptionIndex&&) noexcept;
 
   // Adds the subscription or replaces the one with the same id. An area that
-  // cannot be built (an invalid polygon, a neighbourhood not in the boundary
-  // files) is an error naming the field; the old version, if any, is removed
+  // cannot be built (an invalid polygon, a neighbourhood not in the city's
+  // boundary file, a name two cities share without area.city) is an error
+  // naming the field; the old version, if any, is removed
   // then, so a broken update never keeps alerting with stale filters.
   core::Status upsert(core::Subscription subscription);
   bool erase(std::string_view id);

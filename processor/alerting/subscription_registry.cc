@@ -6,15 +6,15 @@
 
 namespace safestream::processor::alerting {
 
-SubscriptionRegistry::SubscriptionRegistry(std::shared_ptr<const Boundaries> boundaries, AlertMetrics* metrics,
+SubscriptionRegistry::SubscriptionRegistry(std::shared_ptr<const core::CityCatalog> cities, AlertMetrics* metrics,
                                            CoveringOptions options)
-    : boundaries_(std::move(boundaries)),
+    : cities_(std::move(cities)),
       metrics_(metrics),
       options_(options),
-      index_(std::make_unique<SubscriptionIndex>(boundaries_, options_)) {}
+      index_(std::make_unique<SubscriptionIndex>(cities_, options_)) {}
 
 std::size_t SubscriptionRegistry::replaceAll(std::vector<core::Subscription> subscriptions) {
-  auto fresh = std::make_unique<SubscriptionIndex>(boundaries_, options_);
+  auto fresh = std::make_unique<SubscriptionIndex>(cities_, options_);
   std::size_t rejected = 0;
   for (auto& s : subscriptions) {
     std::string id = s.id;

@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "processor/alerting/alert_metrics.h"
-#include "processor/alerting/boundaries.h"
+#include "core/cities.h"
 #include "processor/alerting/subscription_index.h"
 
 namespace safestream::processor::alerting {
 
 class SubscriptionRegistry {
  public:
-  explicit SubscriptionRegistry(std::shared_ptr<const Boundaries> boundaries, AlertMetrics* metrics = nullptr,
+  explicit SubscriptionRegistry(std::shared_ptr<const core::CityCatalog> cities, AlertMetrics* metrics = nullptr,
                                 CoveringOptions options = {});
 
   // Full reload; rows that cannot be indexed are logged and counted. Returns
@@ -33,7 +33,7 @@ class SubscriptionRegistry {
 
  private:
   void updateGauges();  // with the lock held
-  std::shared_ptr<const Boundaries> boundaries_;
+  std::shared_ptr<const core::CityCatalog> cities_;
   AlertMetrics* metrics_;
   CoveringOptions options_;
   mutable std::shared_mutex mu_;

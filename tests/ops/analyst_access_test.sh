@@ -56,7 +56,7 @@ if ! app -c "$insert_sql $joined" >/dev/null; then
 fi
 
 # --- every view is readable, and the set of views is the documented one ---
-expected_views="arrests hot_cells_this_week neighbourhoods reports reports_by_hour_weekday reports_by_month reports_by_month_category source_share top_categories"
+expected_views="arrests cities city_neighbourhoods hot_cells_this_week neighbourhoods reports reports_by_hour_weekday reports_by_month reports_by_month_category source_share top_categories"
 views=$(analyst -c "SELECT string_agg(viewname, ' ' ORDER BY viewname) FROM pg_views WHERE schemaname = 'analyst'")
 check "analyst schema has the documented views (got: $views)" test "$views" = "$expected_views"
 for v in $expected_views; do

@@ -123,6 +123,7 @@ core::Report toReport(const std::string& source, const Row& row) {
   e.severity = 3;
   e.cellL13 = cellL13(row.where);
   if (!row.community.empty()) e.neighbourhood = row.community;
+  e.city = "chicago";
   r.enrichment = e;
   return r;
 }
@@ -182,8 +183,8 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   const std::string hood = core::randomUuid();
   {
     pqxx::work tx(pg);
-    tx.exec_params("INSERT INTO subscriptions (id, token_hash, area_type, neighbourhood) VALUES ($1::uuid, $2, "
-                   "'neighbourhood', $3)",
+    tx.exec_params("INSERT INTO subscriptions (id, token_hash, area_type, neighbourhood, city) VALUES ($1::uuid, $2, "
+                   "'neighbourhood', $3, 'chicago')",
                    hood, core::hashToken(core::generateToken()), busiest);
     tx.commit();
   }
@@ -191,8 +192,7 @@ TEST(ChicagoSample, AlertsMatchSqlAndAnInjectedBurstRaisesExactlyOneSurge) {
   prometheus::Registry prom;
   AlertMetrics metrics(prom);
   auto registry = std::make_shared<SubscriptionRegistry>(
-      std::make_shared<const Boundaries>(
-          Boundaries::load({testing::sourcePath("data/chicago_community_areas.geojson") + ":community"})),
+      std::make_shared<const core::CityCatalog>(core::CityCatalog::load(testing::sourcePath("deploy/cities.json"))),
       &metrics);
   SubscriptionListener listener(pgUrl, *registry, metrics, 100ms);
   listener.start();

@@ -17,7 +17,6 @@
 namespace safestream {
 namespace {
 
-using processor::alerting::Boundaries;
 using processor::alerting::Match;
 using processor::alerting::MatchPoint;
 using processor::alerting::SubscriptionIndex;
@@ -34,10 +33,19 @@ core::GeoPoint destination(core::GeoPoint from, double bearing, double distance)
   return {lat2 * 180 / kPi, lon2 * 180 / kPi};
 }
 
-std::shared_ptr<const Boundaries> chicago() {
-  static auto b = std::make_shared<const Boundaries>(
-      Boundaries::load({testing::sourcePath("data/chicago_community_areas.geojson") + ":community"}));
-  return b;
+// Every shipped city (deploy/cities.json): Chicago, Austin, Los Angeles,
+// Philadelphia and New York.
+std::shared_ptr<const core::CityCatalog> shippedCities() {
+  static auto c =
+      std::make_shared<const core::CityCatalog>(core::CityCatalog::load(testing::sourcePath("deploy/cities.json")));
+  return c;
+}
+std::shared_ptr<const core::CityCatalog> chicago() { return shippedCities(); }
+
+std::vector<std::string> namesOf(const core::CityCatalog& cities, const std::string& city) {
+  std::vector<std::string> out;
+  for (const auto& n : cities.find(city)->neighbourhoods) out.push_back(n.name);
+  return out;
 }
 
 core::Subscription circle(std::string id, core::GeoPoint c, double r) {
@@ -81,7 +89,7 @@ TEST(SubscriptionIndex, CircleEdgesFiltersAndDistance) {
   thefts.minSeverity = 3;
   ASSERT_TRUE(index.upsert(thefts).ok());
 
-  MatchPoint p{destination(loop, 1.0, 499.9), "theft", 3, ""};
+  MatchPoint p{destination(loop, 1.0, 499.9), "theft", 3, "", ""};
   std::vector<Match> ms;
   index.match(p, ms);
   ASSERT_EQ(ids(ms), (std::set<std::string>{"a", "b"}));
@@ -89,11 +97,11 @@ TEST(SubscriptionIndex, CircleEdgesFiltersAndDistance) {
     ASSERT_TRUE(m.distanceM.has_value());
     EXPECT_NEAR(*m.distanceM, 499.9, 0.01);
   }
-  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 500.05), "theft", 3, ""}), (std::set<std::string>{"b"}));
-  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 400), "robbery", 5, ""}), (std::set<std::string>{"a"}));
-  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 400), "theft", 2, ""}), (std::set<std::string>{"a"}));
-  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 2001), "theft", 5, ""}), (std::set<std::string>{}));
-  EXPECT_EQ(matchIds(index, {{-33.86, 151.2}, "theft", 5, ""}), (std::set<std::string>{}));
+  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 500.05), "theft", 3, "", ""}), (std::set<std::string>{"b"}));
+  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 400), "robbery", 5, "", ""}), (std::set<std::string>{"a"}));
+  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 400), "theft", 2, "", ""}), (std::set<std::string>{"a"}));
+  EXPECT_EQ(matchIds(index, {destination(loop, 1.0, 2001), "theft", 5, "", ""}), (std::set<std::string>{}));
+  EXPECT_EQ(matchIds(index, {{-33.86, 151.2}, "theft", 5, "", ""}), (std::set<std::string>{}));
 }
 
 TEST(SubscriptionIndex, UpsertReplacesAndEraseRemoves) {
@@ -102,17 +110,17 @@ TEST(SubscriptionIndex, UpsertReplacesAndEraseRemoves) {
   ASSERT_TRUE(index.upsert(circle("s", a, 1000)).ok());
   const auto entries = index.cellEntries();
   EXPECT_GT(entries, 0u);
-  EXPECT_EQ(matchIds(index, {a, "theft", 1, ""}).size(), 1u);
+  EXPECT_EQ(matchIds(index, {a, "theft", 1, "", ""}).size(), 1u);
   ASSERT_TRUE(index.upsert(circle("s", b, 1000)).ok());  // moved to Austin
   EXPECT_EQ(index.size(), 1u);
-  EXPECT_TRUE(matchIds(index, {a, "theft", 1, ""}).empty());
-  EXPECT_EQ(matchIds(index, {b, "theft", 1, ""}).size(), 1u);
+  EXPECT_TRUE(matchIds(index, {a, "theft", 1, "", ""}).empty());
+  EXPECT_EQ(matchIds(index, {b, "theft", 1, "", ""}).size(), 1u);
   EXPECT_TRUE(index.erase("s"));
   EXPECT_FALSE(index.erase("s"));
   EXPECT_EQ(index.size(), 0u);
   EXPECT_EQ(index.cellEntries(), 0u);
   EXPECT_EQ(index.distinctCells(), 0u);
-  EXPECT_TRUE(matchIds(index, {b, "theft", 1, ""}).empty());
+  EXPECT_TRUE(matchIds(index, {b, "theft", 1, "", ""}).empty());
 }
 
 TEST(SubscriptionIndex, PolygonHolesAndBadAreasFailClearly) {
@@ -123,9 +131,9 @@ TEST(SubscriptionIndex, PolygonHolesAndBadAreasFailClearly) {
   p.polygon = {{{41.90, -87.70}, {41.90, -87.60}, {41.95, -87.60}, {41.95, -87.70}, {41.90, -87.70}},
                {{41.91, -87.66}, {41.91, -87.64}, {41.92, -87.64}, {41.92, -87.66}, {41.91, -87.66}}};
   ASSERT_TRUE(index.upsert(p).ok());
-  EXPECT_EQ(matchIds(index, {{41.93, -87.68}, "theft", 1, ""}).size(), 1u);
-  EXPECT_TRUE(matchIds(index, {{41.915, -87.65}, "theft", 1, ""}).empty()) << "inside the hole";
-  EXPECT_TRUE(matchIds(index, {{41.96, -87.65}, "theft", 1, ""}).empty());
+  EXPECT_EQ(matchIds(index, {{41.93, -87.68}, "theft", 1, "", ""}).size(), 1u);
+  EXPECT_TRUE(matchIds(index, {{41.915, -87.65}, "theft", 1, "", ""}).empty()) << "inside the hole";
+  EXPECT_TRUE(matchIds(index, {{41.96, -87.65}, "theft", 1, "", ""}).empty());
 
   auto outside = p;
   outside.id = "q";
@@ -144,8 +152,20 @@ TEST(SubscriptionIndex, PolygonHolesAndBadAreasFailClearly) {
   EXPECT_EQ(s.error().field, "area.name");
   n.neighbourhood = "LOOP";
   ASSERT_TRUE(index.upsert(n).ok());
-  EXPECT_EQ(matchIds(index, {{41.8819, -87.6278}, "theft", 1, "LOOP"}), (std::set<std::string>{"n"}));
-  EXPECT_TRUE(matchIds(index, {{41.8819, -87.6278}, "theft", 1, "NEAR NORTH SIDE"}).empty());
+  EXPECT_EQ(index.find("n")->city, "chicago") << "the only city with a LOOP";
+  EXPECT_EQ(matchIds(index, {{41.8819, -87.6278}, "theft", 1, "LOOP", "chicago"}), (std::set<std::string>{"n"}));
+  EXPECT_TRUE(matchIds(index, {{41.8819, -87.6278}, "theft", 1, "NEAR NORTH SIDE", "chicago"}).empty());
+  EXPECT_TRUE(matchIds(index, {{41.8819, -87.6278}, "theft", 1, "LOOP", "austin"}).empty());
+  n.city = "atlantis";
+  s = index.upsert(n);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "area.city");
+  n.city = "austin";
+  s = index.upsert(n);
+  ASSERT_FALSE(s.ok()) << "Austin has no LOOP";
+  EXPECT_EQ(s.error().field, "area.name");
+  n.city = "chicago";
+  ASSERT_TRUE(index.upsert(n).ok());
 
   // A broken update removes the old version rather than keep stale filters.
   auto broken = p;
@@ -155,28 +175,71 @@ TEST(SubscriptionIndex, PolygonHolesAndBadAreasFailClearly) {
 }
 
 TEST(SubscriptionIndex, EveryNeighbourhoodOfTheBoundaryFilesCanBeSubscribed) {
-  auto both = std::make_shared<const Boundaries>(
-      Boundaries::load({testing::sourcePath("data/chicago_community_areas.geojson") + ":community",
-                        testing::sourcePath("data/austin_neighborhoods.geojson") + ":neighname"}));
-  // 77 + 103 names, but HYDE PARK is in both cities: one name, both areas
-  // (names are not qualified by city in the enrichment either).
-  EXPECT_EQ(both->size(), 77u + 103u - 1u);
-  EXPECT_EQ(both->find("HYDE PARK")->size(), 2u);
-  SubscriptionIndex index(both);
-  for (const auto& name : both->names()) {
-    core::Subscription n;
-    n.id = name;
-    n.areaType = core::AreaType::neighbourhood;
-    n.neighbourhood = name;
-    auto s = index.upsert(n);
-    EXPECT_TRUE(s.ok()) << name << ": " << s.error().message;
+  auto cities = shippedCities();
+  SubscriptionIndex index(cities);
+  std::size_t n = 0;
+  for (const auto& city : cities->cities()) {
+    for (const auto& hood : city.neighbourhoods) {
+      core::Subscription sub;
+      sub.id = city.id + "/" + hood.name;
+      sub.areaType = core::AreaType::neighbourhood;
+      sub.neighbourhood = hood.name;
+      sub.city = city.id;
+      auto s = index.upsert(sub);
+      EXPECT_TRUE(s.ok()) << sub.id << ": " << s.error().message;
+      ++n;
+    }
   }
+  EXPECT_EQ(n, 77u + 103u + 21u);
   // BLUFF SPRINGS (Austin) has a ring that touches itself, which S2 rejects;
   // it is covered by its bounding box and still matches by name.
-  const auto* bluff = both->find("bluff springs");
+  const auto* bluff = cities->boundary("austin", "bluff springs");
   ASSERT_NE(bluff, nullptr);
   const auto& v = bluff->front().front();  // a vertex of its boundary is within the covering
-  EXPECT_EQ(matchIds(index, {v[1], "theft", 1, "BLUFF SPRINGS"}), (std::set<std::string>{"BLUFF SPRINGS"}));
+  EXPECT_EQ(matchIds(index, {v[1], "theft", 1, "BLUFF SPRINGS", "austin"}),
+            (std::set<std::string>{"austin/BLUFF SPRINGS"}));
+}
+
+TEST(SubscriptionIndex, NeighbourhoodsAreKeyedByCityAndName) {
+  SubscriptionIndex index(shippedCities());
+  core::Subscription hyde;
+  hyde.id = "hyde";
+  hyde.areaType = core::AreaType::neighbourhood;
+  hyde.neighbourhood = "HYDE PARK";
+  auto s = index.upsert(hyde);
+  ASSERT_FALSE(s.ok()) << "HYDE PARK is in Chicago and Austin: the city must be named";
+  EXPECT_EQ(s.error().field, "area.city");
+  EXPECT_NE(s.error().message.find("chicago, austin"), std::string::npos) << s.error().message;
+  hyde.city = "austin";
+  ASSERT_TRUE(index.upsert(hyde).ok());
+  const core::GeoPoint inAustin{30.3099, -97.7260}, inChicago{41.7940, -87.5845};
+  EXPECT_EQ(matchIds(index, {inAustin, "theft", 1, "HYDE PARK", "austin"}), (std::set<std::string>{"hyde"}));
+  EXPECT_TRUE(matchIds(index, {inChicago, "theft", 1, "HYDE PARK", "chicago"}).empty());
+  std::vector<Match> brute;
+  index.matchBruteForce({inChicago, "theft", 1, "HYDE PARK", "chicago"}, brute);
+  EXPECT_TRUE(brute.empty());
+  // The surge audience follows Austin's polygon, not Chicago's.
+  auto audience = [&](core::GeoPoint p) {
+    std::vector<std::shared_ptr<const core::Subscription>> out;
+    index.subscriptionsForCell(S2CellId(S2LatLng::FromDegrees(p.lat, p.lon)).parent(13).id(), "theft", out);
+    return out.size();
+  };
+  EXPECT_EQ(audience(inAustin), 1u);
+  EXPECT_EQ(audience(inChicago), 0u);
+
+  // A city without a boundary file: its district names are subscribable and
+  // match by name (no covering, so no surge audience by cell).
+  core::Subscription queens;
+  queens.id = "queens";
+  queens.areaType = core::AreaType::neighbourhood;
+  queens.neighbourhood = "QUEENS";
+  EXPECT_FALSE(index.upsert(queens).ok()) << "no city has a QUEENS polygon: the city must be named";
+  queens.city = "new-york";
+  ASSERT_TRUE(index.upsert(queens).ok());
+  const core::GeoPoint q{40.7321, -73.8139};
+  EXPECT_EQ(matchIds(index, {q, "theft", 1, "QUEENS", "new-york"}), (std::set<std::string>{"queens"}));
+  EXPECT_TRUE(matchIds(index, {q, "theft", 1, "BRONX", "new-york"}).empty());
+  EXPECT_EQ(audience(q), 0u);
 }
 
 TEST(SubscriptionIndex, SurgeAudienceIntersectsTheCell) {
@@ -206,7 +269,7 @@ TEST(SubscriptionIndex, PropertyIndexAgreesWithBruteForce) {
   std::mt19937_64 rng(seed);
   auto boundaries = chicago();
   SubscriptionIndex index(boundaries);
-  const auto names = boundaries->names();
+  const auto names = namesOf(*boundaries, "chicago");
   // Report points are anywhere in a box around Chicago; areas are placed in it.
   std::uniform_real_distribution<double> lat(41.60, 42.05), lon(-87.95, -87.50), unit(0, 1), angle(0, 2 * kPi);
   auto cats = core::alertCategories();
@@ -233,6 +296,7 @@ TEST(SubscriptionIndex, PropertyIndexAgreesWithBruteForce) {
     } else {
       s.areaType = core::AreaType::neighbourhood;
       s.neighbourhood = names[pickName(rng)];
+      s.city = "chicago";
     }
     if (unit(rng) < 0.3) s.categories = {std::string(cats[pickCat(rng)]), std::string(cats[pickCat(rng)])};
     s.minSeverity = unit(rng) < 0.3 ? sev(rng) : 1;
@@ -252,7 +316,7 @@ TEST(SubscriptionIndex, PropertyIndexAgreesWithBruteForce) {
   // Neighbourhood names for points, as the processor's enrichment would give.
   std::vector<std::pair<std::string, std::unique_ptr<S2Loop>>> hoods;
   for (const auto& name : names) {
-    for (const auto& polygon : *boundaries->find(name)) {
+    for (const auto& polygon : *boundaries->boundary("chicago", name)) {
       std::vector<S2Point> pts;
       for (std::size_t i = 0; i + 1 < polygon[0].size(); ++i) {
         pts.push_back(S2LatLng::FromDegrees(polygon[0][i].lat, polygon[0][i].lon).ToPoint());
@@ -284,7 +348,7 @@ TEST(SubscriptionIndex, PropertyIndexAgreesWithBruteForce) {
       p = {lat(rng), lon(rng)};
     }
     std::string hood = hoodOf(p);
-    MatchPoint mp{p, cats[pickCat(rng)], sev(rng), hood};
+    MatchPoint mp{p, cats[pickCat(rng)], sev(rng), hood, hood.empty() ? "" : "chicago"};
     std::vector<Match> a, b;
     index.match(mp, a);
     index.matchBruteForce(mp, b);

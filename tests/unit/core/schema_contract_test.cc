@@ -20,9 +20,9 @@ nlohmann::json loadSchema() {
 const char* kFull = R"({"id":"6f1c2a8e-5b7d-5c1e-9a3f-0d2b4c6e8f10","source":"citizen","source_id":"a",
  "raw_type":"assault","raw_code":"x","category":"assault","description":"d","occurred_at":"2014-03-14T23:52:00Z",
  "time_zone":"UTC","reported_at":"2014-03-14T23:52:00Z","ingested_at":"2014-03-14T23:52:00Z","lat":1,"lon":2,
- "address":"a","url":"u","arrest":true,"contact":"c","raw":{},
+ "address":"a","url":"u","arrest":true,"contact":"c","raw":{},"city":"chicago","district":"d",
  "enrichment":{"category":"assault","severity":3,"cell_l10":"1","cell_l13":"1","cell_l16":"1",
- "neighbourhood":"n","local_hour":1,"local_weekday":1,"duplicate_of":"6f1c2a8e-5b7d-5c1e-9a3f-0d2b4c6e8f10",
+ "neighbourhood":"n","city":"chicago","classified_by":"source-type","local_hour":1,"local_weekday":1,"duplicate_of":"6f1c2a8e-5b7d-5c1e-9a3f-0d2b4c6e8f10",
  "processed_at":"2014-03-14T23:52:00Z"}})";
 
 TEST(SchemaContract, DecoderRequiresWhatTheSchemaRequires) {

@@ -44,6 +44,7 @@ TEST(CopyLine, WritesEveryColumnInOrderWithEscapes) {
   e.cellL10 = 0x880e2c0000000000ULL;  // above INT64_MAX: stored as two's complement
   e.cellL13 = 0x080e2cb000000000ULL;
   e.neighbourhood = "LOOP";
+  e.city = "chicago";
   e.localHour = 23;
   e.localWeekday = 5;
   e.duplicateOf = core::ReportId{"0b6f1c2a-8e5b-4d5c-9a3f-0d2b4c6e8f10"};
@@ -76,7 +77,8 @@ TEST(CopyLine, WritesEveryColumnInOrderWithEscapes) {
                                       "5",
                                       "0b6f1c2a-8e5b-4d5c-9a3f-0d2b4c6e8f10",
                                       "555-0100",
-                                      R"({"a":"\\ufffd"})"};
+                                      R"({"a":"\\ufffd"})",
+                                      "chicago"};
   EXPECT_EQ(c, want);
 }
 
@@ -89,10 +91,10 @@ TEST(CopyLine, AbsentFieldsAreNullAndDefaultsApply) {
   r.occurredAt = *core::parseTimestamp("2026-01-01T00:00:00Z");
   r.reportedAt = r.occurredAt;
   const auto c = columns(copyLine(r));
-  ASSERT_EQ(c.size(), 27u);
+  ASSERT_EQ(c.size(), 28u);
   EXPECT_EQ(c[5], "other");  // no enrichment: category other, severity 1
   EXPECT_EQ(c[6], "1");
-  for (std::size_t i : {4u, 10u, 12u, 13u, 14u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 26u}) {
+  for (std::size_t i : {4u, 10u, 12u, 13u, 14u, 15u, 16u, 17u, 18u, 19u, 20u, 21u, 22u, 23u, 24u, 25u, 26u, 27u}) {
     EXPECT_EQ(c[i], "\\N") << "column " << i;
   }
   EXPECT_TRUE(core::parseTimestamp(c[11]).ok()) << "processed_at defaults to now: " << c[11];

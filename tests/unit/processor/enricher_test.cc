@@ -16,9 +16,9 @@ class FixedClock final : public core::Clock {
 
 struct EnricherTest : ::testing::Test {
   Taxonomy taxonomy = Taxonomy::load(testing::sourcePath("schemas/taxonomy.v1.csv"));
-  NeighbourhoodIndex index{parseBoundarySpec(testing::sourcePath("data/chicago_community_areas.geojson") + ":community")};
+  core::CityCatalog cities = core::CityCatalog::load(testing::sourcePath("deploy/cities.json"));
   FixedClock clock;
-  Enricher enricher{taxonomy, &index, clock};
+  Enricher enricher{taxonomy, &cities, clock};
 
   core::Report decode(const std::string& json) {
     auto r = core::decodeReport(json);
@@ -57,7 +57,8 @@ TEST_F(EnricherTest, AustinSpotCrimeTimeUsesCentralTime) {
   EXPECT_EQ(r.enrichment->localHour, 21);
   EXPECT_EQ(r.enrichment->category, "theft");
   EXPECT_TRUE(o.geocoded);
-  EXPECT_FALSE(r.enrichment->neighbourhood.has_value()) << "only Chicago boundaries are loaded here";
+  EXPECT_EQ(r.enrichment->city, "austin");
+  EXPECT_TRUE(r.enrichment->neighbourhood.has_value());
 }
 
 TEST_F(EnricherTest, EnrichesCellsNeighbourhoodAndCategory) {
@@ -71,6 +72,8 @@ TEST_F(EnricherTest, EnrichesCellsNeighbourhoodAndCategory) {
   EXPECT_NE(e.cellL10, 0u);
   EXPECT_NE(e.cellL16, 0u);
   EXPECT_EQ(e.neighbourhood, "LOGAN SQUARE");
+  EXPECT_EQ(e.city, "chicago");
+  EXPECT_EQ(e.classifiedBy, "source-type");  // IUCR 0820 has no rule of its own
   EXPECT_EQ(e.processedAt, clock.now());
   EXPECT_FALSE(o.unmappedType);
   EXPECT_FALSE(o.duplicate);
@@ -82,7 +85,55 @@ TEST_F(EnricherTest, RowsWithoutCoordinatesStayUngeocoded) {
   EXPECT_FALSE(o.geocoded);
   EXPECT_EQ(r.enrichment->cellL13, 0u);
   EXPECT_FALSE(r.enrichment->neighbourhood.has_value());
+  EXPECT_FALSE(r.enrichment->city.has_value()) << "no point, no declared city";
   EXPECT_EQ(r.enrichment->localHour, 0);
+}
+
+std::string cityRow(const std::string& sourceId, const std::string& extra) {
+  return R"({"id":")" + core::reportIdFor("csv:test", sourceId).value + R"(","source":"csv:test","source_id":")" +
+         sourceId + R"(","raw_type":"ROBBERY","occurred_at":"2024-07-01T12:00:00Z")" + extra + "}";
+}
+
+TEST_F(EnricherTest, HydeParkIsQualifiedByItsCity) {
+  auto chicago = decode(cityRow("h1", R"(,"lat":41.7940,"lon":-87.5845)"));
+  auto austin = decode(cityRow("h2", R"(,"lat":30.3099,"lon":-97.7260,"city":"chicago")"));
+  enricher.enrich(chicago);
+  enricher.enrich(austin);
+  EXPECT_EQ(chicago.enrichment->city, "chicago");
+  EXPECT_EQ(chicago.enrichment->neighbourhood, "HYDE PARK");
+  EXPECT_EQ(austin.enrichment->city, "austin") << "the polygon containing the point wins over a declared city";
+  EXPECT_EQ(austin.enrichment->neighbourhood, "HYDE PARK");
+}
+
+TEST_F(EnricherTest, CityWithoutBoundaryFileTakesTheDistrictAndItsZone) {
+  // New York has no boundary file: the borough column is the neighbourhood,
+  // and a report without time_zone gets the city's zone for local parts.
+  auto r = decode(cityRow("n1", R"(,"lat":40.7321,"lon":-73.8139,"district":"QUEENS")"));
+  enricher.enrich(r);
+  EXPECT_EQ(r.enrichment->city, "new-york");
+  EXPECT_EQ(r.enrichment->neighbourhood, "QUEENS");
+  EXPECT_EQ(r.enrichment->localHour, 8) << "12:00Z is 08:00 EDT";
+  // Chicago has a boundary file: a district text never replaces its polygons.
+  auto lake = decode(cityRow("n2", R"(,"lat":41.98,"lon":-87.60,"district":"WATER")"));
+  enricher.enrich(lake);
+  EXPECT_EQ(lake.enrichment->city, "chicago");
+  EXPECT_FALSE(lake.enrichment->neighbourhood.has_value());
+  // Not geocoded: the declared city and its district.
+  auto bare = decode(cityRow("n3", R"(,"city":"new-york","district":"BRONX")"));
+  enricher.enrich(bare);
+  EXPECT_EQ(bare.enrichment->city, "new-york");
+  EXPECT_EQ(bare.enrichment->neighbourhood, "BRONX");
+  // Not geocoded, a city with polygons: the district counts when it names one.
+  auto division = decode(cityRow("n5", R"(,"city":"los-angeles","district":"Southwest")"));
+  enricher.enrich(division);
+  EXPECT_EQ(division.enrichment->neighbourhood, "SOUTHWEST");
+  auto unknown = decode(cityRow("n6", R"(,"city":"los-angeles","district":"West LA")"));
+  enricher.enrich(unknown);
+  EXPECT_FALSE(unknown.enrichment->neighbourhood.has_value());
+  // A point outside every polygon and bbox keeps the declared city.
+  auto far = decode(cityRow("n4", R"(,"lat":10,"lon":10,"city":"philadelphia")"));
+  enricher.enrich(far);
+  EXPECT_EQ(far.enrichment->city, "philadelphia");
 }
 
 TEST_F(EnricherTest, UnmappedTypeIsOtherAndCounted) {

@@ -65,64 +65,7 @@ TEST(S2Cells, CellsNearCoverEveryPointWithinTheRadius) {
   EXPECT_LT(total, 20000u * 2) << "on average fewer than 2 of the 9 cells";
 }
 
-const NeighbourhoodIndex& shippedIndex() {
-  static const NeighbourhoodIndex idx(parseBoundarySpec(
-      testing::sourcePath("data/chicago_community_areas.geojson") + ":community," +
-      testing::sourcePath("data/austin_neighborhoods.geojson") + ":neighname"));
-  return idx;
-}
-
-TEST(NeighbourhoodIndex, FindsChicagoCommunityAreasAndAustinNeighbourhoods) {
-  EXPECT_EQ(shippedIndex().polygonCount() >= 77u + 103u, true);
-  EXPECT_EQ(shippedIndex().lookup({41.8789, -87.6359}), "LOOP");
-  EXPECT_EQ(shippedIndex().lookup({41.7943, -87.5907}), "HYDE PARK");
-  EXPECT_EQ(shippedIndex().lookup({41.9484, -87.6553}), "LAKE VIEW");
-  // 2014 sample row: 030XX W DIVERSEY AVE, community area 22 (LOGAN SQUARE).
-  EXPECT_EQ(shippedIndex().lookup({41.93193179666549, -87.70464452726821}), "LOGAN SQUARE");
-  // Downtown Austin.
-  auto austin = shippedIndex().lookup({30.2672, -97.7431});
-  ASSERT_TRUE(austin.has_value());
-  EXPECT_EQ(*austin, "DOWNTOWN");
-}
-
-TEST(NeighbourhoodIndex, PointsOutsideEveryPolygonHaveNone) {
-  EXPECT_FALSE(shippedIndex().lookup({41.85, -87.30}).has_value());  // on Lake Michigan
-  EXPECT_FALSE(shippedIndex().lookup({51.5, -0.12}).has_value());    // London
-  EXPECT_FALSE(shippedIndex().lookup({0, 0}).has_value());
-}
-
-TEST(NeighbourhoodIndex, EitherWindingAndHolesWork) {
-  auto dir = std::filesystem::temp_directory_path() / ("nbh_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  // A square 0..1 with a hole 0.4..0.6, written clockwise (against RFC 7946),
-  // and a second square 2..3 counter-clockwise.
-  std::ofstream(dir / "b.geojson") << R"({"type":"FeatureCollection","features":[
-    {"type":"Feature","properties":{"n":"A"},"geometry":{"type":"Polygon","coordinates":[
-      [[0,0],[0,1],[1,1],[1,0],[0,0]],
-      [[0.4,0.4],[0.6,0.4],[0.6,0.6],[0.4,0.6],[0.4,0.4]]]}},
-    {"type":"Feature","properties":{"n":"B"},"geometry":{"type":"MultiPolygon","coordinates":[
-      [[[2,2],[3,2],[3,3],[2,3],[2,2]]]]}}]})";
-  NeighbourhoodIndex idx({{(dir / "b.geojson").string(), "n"}});
-  EXPECT_EQ(idx.lookup({0.2, 0.2}), "A");
-  EXPECT_FALSE(idx.lookup({0.5, 0.5}).has_value()) << "inside the hole";
-  EXPECT_EQ(idx.lookup({2.5, 2.5}), "B");
-  EXPECT_FALSE(idx.lookup({1.5, 1.5}).has_value());
-  // Bad files are start-up errors naming the file.
-  std::ofstream(dir / "bad.geojson") << R"({"type":"FeatureCollection","features":[{"properties":{},"geometry":null}]})";
-  EXPECT_THROW(NeighbourhoodIndex({{(dir / "bad.geojson").string(), "n"}}), core::ConfigError);
-  EXPECT_THROW(NeighbourhoodIndex({{(dir / "missing.geojson").string(), "n"}}), core::ConfigError);
-  std::filesystem::remove_all(dir);
-}
-
-TEST(NeighbourhoodIndex, BoundarySpecParses) {
-  auto s = parseBoundarySpec("a.geojson:community,/x/b.geojson");
-  ASSERT_EQ(s.size(), 2u);
-  EXPECT_EQ(s[0].path, "a.geojson");
-  EXPECT_EQ(s[0].nameProperty, "community");
-  EXPECT_EQ(s[1].path, "/x/b.geojson");
-  EXPECT_EQ(s[1].nameProperty, "name");
-  EXPECT_THROW(parseBoundarySpec("a.geojson,,b"), core::ConfigError);
-}
+// Point -> city and neighbourhood: tests/unit/core/cities_test.cc.
 
 }  // namespace
 }  // namespace safestream::processor

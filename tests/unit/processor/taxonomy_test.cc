@@ -46,7 +46,7 @@ TEST(Taxonomy, ChicagoIucrCodeRefinesThePrimaryType) {
 TEST(Taxonomy, SpotCrimeRapidApiAndCitizenMap) {
   EXPECT_EQ(shipped().classify(report("spotcrime", "Theft")).category, "theft");
   EXPECT_EQ(shipped().classify(report("spotcrime", "Shooting")).category, "shooting");
-  EXPECT_EQ(shipped().classify(report("spotcrime", "Arrest")).category, "other");
+  EXPECT_EQ(shipped().classify(report("spotcrime", "Arrest")).category, "non-crime");  // an arrest, not an offense
   EXPECT_TRUE(shipped().classify(report("spotcrime", "Arrest")).mapped);
   EXPECT_EQ(shipped().classify(report("rapidapi", "vehicle-crime")).category, "vehicle-theft");
   EXPECT_EQ(shipped().classify(report("rapidapi", "anti-social-behaviour")).category, "disturbance");
