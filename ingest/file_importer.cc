@@ -46,7 +46,8 @@ core::Result<ImportStats> FileImporter::run(const ImportOptions& opt) {
   for (std::size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
   for (const std::string* name : {&opt.mapping.id, &opt.mapping.time, &opt.mapping.type, &opt.mapping.code,
                                   &opt.mapping.description, &opt.mapping.lat, &opt.mapping.lon,
-                                  &opt.mapping.address, &opt.mapping.arrest, &opt.mapping.url, &opt.mapping.updated}) {
+                                  &opt.mapping.address, &opt.mapping.arrest, &opt.mapping.url, &opt.mapping.updated,
+                                  &opt.mapping.timeOfDay, &opt.mapping.district}) {
     if (!name->empty() && !column.count(*name)) {
       return core::makeError("bad_file", opt.file + ": the header has no column '" + *name + "' named by the mapping");
     }

@@ -209,7 +209,7 @@ TEST(SourcesConfig, ShippedConfigsLoad) {
   auto example = loadSourcesConfig(testing::sourcePath("ingest/config/example.json"));
   EXPECT_EQ(example.sources.size(), 4u);
   EXPECT_TRUE(loadSourcesConfig(testing::sourcePath("ingest/config/local.json")).sources.empty());
-  auto m = loadColumnMapping(testing::sourcePath("ingest/config/austin_mapping.example.json"));
+  auto m = loadColumnMapping(testing::sourcePath("ingest/config/austin_mapping.json"));
   EXPECT_EQ(m.source, "csv:austin");
 }
 
