@@ -100,7 +100,7 @@ for name in ("example.json", "local.json"):
     with open(os.path.join(root, "ingest", "config", name)) as f:
         configs.append(f.read())
 write("sources_config", configs)
-with open(os.path.join(root, "ingest", "config", "austin_mapping.example.json")) as f:
+with open(os.path.join(root, "ingest", "config", "austin_mapping.json")) as f:
     mapping = f.read()
 write("column_mapping", [
     mapping + "\n---\n" + json.dumps({k: str(v) for k, v in crimes[0].items()}),
