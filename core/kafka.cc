@@ -121,7 +121,9 @@ KafkaProducer::KafkaProducer(const KafkaSettings& settings, const ProducerOption
   set("acks", "all");
   set("compression.codec", options.compression);
   set("linger.ms", std::to_string(options.lingerMs));
-  set("message.timeout.ms", "30000");
+  // A default only: a caller's own message.timeout.ms (the API's
+  // --publish-timeout-ms) was applied by makeConf and must stay in force.
+  if (!settings.extra.count("message.timeout.ms")) set("message.timeout.ms", "30000");
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(impl_.get()), err) != RdKafka::Conf::CONF_OK) {
     throw ConfigError(err);
   }

@@ -31,6 +31,21 @@ std::vector<core::InMessage> consumeUntil(core::KafkaConsumer& c, size_t n, std:
   return got;
 }
 
+// The caller's message.timeout.ms (the API's --publish-timeout-ms) is the one
+// in force: the producer's own 30 s default used to be set after it, so a
+// message to an unreachable cluster waited 30 s, not the 0.5 s asked for.
+TEST(Kafka, ACallersMessageTimeoutIsNotOverriddenByTheProducersDefault) {
+  core::KafkaSettings s;
+  s.bootstrap = "127.0.0.1:1";  // nothing listens on port 1
+  s.extra["message.timeout.ms"] = "500";
+  core::KafkaProducer producer(s, {});
+  auto results = producer.sendAndWait({{"test.unreachable", "k", "v", {}}}, 15s);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok);
+  // librdkafka's own delivery report (message timed out), not our wait giving up.
+  EXPECT_NE(results[0].error, "no delivery report within timeout");
+}
+
 TEST(Kafka, ProduceConsumeInAGroupCommitAndResume) {
   const std::string topic = "test." + core::randomUuid().substr(0, 8);
   const std::string group = "g-" + core::randomUuid().substr(0, 8);
