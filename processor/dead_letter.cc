@@ -4,27 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.h"
+
 namespace safestream::processor {
 namespace {
-
-bool isValidUtf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n;  // continuation bytes
-    if (c < 0x80) n = 0;
-    else if (c >= 0xC2 && c < 0xE0) n = 1;
-    else if ((c & 0xF0) == 0xE0) n = 2;
-    else if (c >= 0xF0 && c < 0xF5) n = 3;
-    else return false;
-    if (i + n >= s.size() + (n == 0 ? 1 : 0) && n > 0) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 std::string base64(std::string_view in) {
   static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -73,7 +56,7 @@ core::OutMessage makeDeadLetter(const core::InMessage& m, const core::Error& err
   const bool truncated = original.size() > kMaxDlqOriginalBytes;
   if (truncated) original = original.substr(0, kMaxDlqOriginalBytes);
   // A cut may split a UTF-8 sequence, so validity is judged on what is kept.
-  if (isValidUtf8(original)) {
+  if (core::isValidUtf8(original)) {
     j["original"] = std::string(original);
     j["original_encoding"] = "utf-8";
   } else {
@@ -83,7 +66,7 @@ core::OutMessage makeDeadLetter(const core::InMessage& m, const core::Error& err
   j["original_size"] = m.value.size();
   j["original_sha256"] = sha256Hex(m.value);
   j["truncated"] = truncated;
-  j["original_key"] = isValidUtf8(m.key) ? m.key : base64(m.key);
+  j["original_key"] = core::isValidUtf8(m.key) ? m.key : base64(m.key);
   j["source"] = {{"topic", m.topic}, {"partition", m.partition}, {"offset", m.offset}};
   if (m.timestampMs) j["source"]["timestamp_ms"] = *m.timestampMs;
   j["error"] = {{"code", error.code}, {"field", error.field}, {"message", error.message}};

@@ -338,6 +338,19 @@ TEST_F(PipelineTest, AllInvalidBatchIsCommittedAfterTheDlq) {
   EXPECT_EQ((source.committed[kP0]), 1);
 }
 
+// An encoded UTF-16 surrogate (ED A0 80) is not UTF-8. The DLQ's own check
+// once let it through as text, and the JSON writer then replaced it with
+// U+FFFD: the original bytes were lost. It must travel as base64, byte-exact.
+TEST_F(PipelineTest, ASurrogateInAMessageReachesTheDlqByteExact) {
+  const std::string bad = "{\"id\":\"\xed\xa0\x80\"}";
+  source.add(0, bad);
+  pipeline.runOnce();
+  ASSERT_EQ(dlq.sent.size(), 1u);
+  auto d = nlohmann::json::parse(dlq.sent[0].value);
+  EXPECT_EQ(d["original_encoding"], "base64");
+  EXPECT_EQ(d["original"], "eyJpZCI6Iu2ggCJ9");
+}
+
 TEST_F(PipelineTest, ARevokeFlushesTheLanesCommitsTheDurablePrefixAndForgetsTheRest) {
   addReports(3, "r");
   auto s = settings();
