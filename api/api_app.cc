@@ -21,62 +21,10 @@
 #include "core/admin_server.h"
 #include "core/kafka.h"
 #include "core/log.h"
+#include "core/readiness_prober.h"
 #include "core/metrics.h"
 
 namespace safestream::api {
-
-// Probes the dependencies every 2 s on its own thread, so /readyz answers
-// from cached state at once.
-class ReadinessProber {
- public:
-  ReadinessProber(core::KafkaSettings kafka, PgPool& pg, RedisPool& redis, RedisAlertListener& listener)
-      : kafka_(std::move(kafka)), pg_(pg), redis_(redis), listener_(listener) {
-    probe();
-    thread_ = std::thread([this] {
-      std::unique_lock lock(mu_);
-      while (!stop_) {
-        cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_; });
-        if (stop_) break;
-        lock.unlock();
-        probe();
-        lock.lock();
-      }
-    });
-  }
-  ~ReadinessProber() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  core::Readiness state() {
-    std::lock_guard lock(stateMu_);
-    return state_;
-  }
-
- private:
-  void probe() {
-    core::Readiness r;
-    if (auto s = core::checkKafka(kafka_, std::chrono::seconds(2)); !s) r.problems.push_back("kafka: " + s.error().message);
-    if (auto s = pg_.ping(); !s) r.problems.push_back("postgres: " + s.error().message);
-    if (auto s = redis_.ping(); !s) r.problems.push_back("redis: " + s.error().message);
-    if (!listener_.connected()) r.problems.push_back("redis: live-alert listener not subscribed");
-    r.ready = r.problems.empty();
-    std::lock_guard lock(stateMu_);
-    state_ = std::move(r);
-  }
-  core::KafkaSettings kafka_;
-  PgPool& pg_;
-  RedisPool& redis_;
-  RedisAlertListener& listener_;
-  std::mutex mu_, stateMu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  core::Readiness state_;
-  std::thread thread_;
-};
 
 struct ApiApp::Impl {
   std::shared_ptr<prometheus::Registry> registry;
@@ -98,7 +46,7 @@ struct ApiApp::Impl {
   WebApp web;
   FileCityDirectory cityDirectory;
   RedisAlertListener listener;
-  ReadinessProber readiness;
+  core::ReadinessProber readiness;  // every 2 s; /readyz answers from its last round
   std::unique_ptr<ApiService> service;
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<core::AdminServer> admin;
@@ -122,7 +70,17 @@ struct ApiApp::Impl {
         web(WebAppOptions{c.webRoot, c.webTileUrl, c.webTileAttribution}),
         cityDirectory(c.cities),
         listener(c.redisUrl, hub, &metrics),
-        readiness(core::KafkaSettings{c.kafkaBootstrap, {}}, pg, redis, listener) {
+        readiness(
+            {{"kafka", [kafka = core::KafkaSettings{c.kafkaBootstrap, {}}] {
+                return core::checkKafka(kafka, std::chrono::seconds(2));
+              }},
+             {"postgres", [this] { return pg.ping(); }},
+             {"redis", [this] { return redis.ping(); }},
+             {"redis", [this] {
+                return listener.connected() ? core::okStatus()
+                                            : core::Status(core::makeError("redis_listener", "live-alert listener not subscribed"));
+              }}},
+            std::chrono::seconds(2)) {
     ServiceDeps d;
     d.publisher = &publisher;
     d.reports = c.reportsCacheMs > 0 ? static_cast<ReportStore*>(&reportsCache) : &reports;

@@ -39,14 +39,22 @@ std::string withConnectTimeout(const std::string& url) {
 
 }  // namespace
 
-void checkPostgres(const std::string& pgUrl) {
+Status pingPostgres(const std::string& pgUrl) {
   try {
+    // A new session each time: connect_timeout bounds the whole start-up
+    // exchange, so a stopped (SIGSTOP) server fails within it too.
     pqxx::connection c(withConnectTimeout(pgUrl));
     pqxx::nontransaction tx(c);
     tx.exec("SELECT 1");
+    return okStatus();
   } catch (const std::exception& e) {
-    throw ConfigError("PostgreSQL at " + log::redactUrl(pgUrl) + " is unreachable: " + std::string(e.what()));
+    return makeError("postgres_unreachable", "PostgreSQL at " + log::redactUrl(pgUrl) + " is unreachable: " + e.what(),
+                     "", true);
   }
+}
+
+void checkPostgres(const std::string& pgUrl) {
+  if (auto s = pingPostgres(pgUrl); !s) throw ConfigError(s.error().message);
 }
 
 MigrationReport applyMigrations(const std::string& pgUrl, const std::string& directory) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
+
 namespace safestream::core {
 
 struct MigrationReport {
@@ -17,7 +19,10 @@ struct MigrationReport {
 // database, a migration whose checksum changed after it was applied).
 MigrationReport applyMigrations(const std::string& pgUrl, const std::string& directory);
 
-// Throws ConfigError unless PostgreSQL answers "SELECT 1" within the connect timeout.
+// Ok when PostgreSQL answers "SELECT 1" on a new session (5 s connect
+// timeout); else a retriable error naming the server (readiness probes).
+Status pingPostgres(const std::string& pgUrl);
+// Throws ConfigError unless pingPostgres succeeds (start-up).
 void checkPostgres(const std::string& pgUrl);
 
 }  // namespace safestream::core

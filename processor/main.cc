@@ -8,6 +8,9 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/migrations.h"
+#include "core/readiness_prober.h"
+#include "core/redis_client.h"
+#include "core/s3_client.h"
 #include "core/shutdown.h"
 #include "processor/alerting/alert_options.h"
 #include "processor/alerting/alert_sink.h"
@@ -116,11 +119,25 @@ int main(int argc, char** argv) {
     processor::Pipeline pipeline(source, producer, sinks, enricher, clock, metrics, ps,
                                  [&] { return shutdown.requested(); });
 
+    // Every dependency on its own schedule, so /readyz shows a dead one
+    // before data arrives (a lane finds it only when a write fails).
+    core::S3Client s3Probe({cfg.s3Endpoint, cfg.s3Bucket, cfg.s3Region, cfg.s3AccessKey, cfg.s3SecretKey,
+                            std::chrono::seconds(2)});
+    std::vector<core::DependencyProbe> probes{
+        {"kafka", [&] { return core::checkKafka(kafka, std::chrono::seconds(2)); }},
+        {"postgres", [&] { return core::pingPostgres(cfg.pgUrl); }},
+        {"s3", [&] { return s3Probe.checkBucket(); }}};
+    std::unique_ptr<core::RedisClient> redisProbe;  // used by the prober's thread only
+    if (cfg.alertsEnabled) {
+      redisProbe = std::make_unique<core::RedisClient>(core::RedisSettings{cfg.redisUrl, std::chrono::seconds(2)});
+      probes.push_back({"redis", [&] { return redisProbe->ping(); }});
+    }
+    core::ReadinessProber prober(std::move(probes), std::chrono::seconds(2));
     core::AdminServer admin(cfg.metricsHost, cfg.metricsPort, registry, [&] {
-      core::Readiness r;
-      r.ready = pipeline.ready();
-      if (!r.ready) r.problems.push_back(pipeline.problem());
-      return r;
+      core::Readiness lanes;
+      lanes.ready = pipeline.ready();
+      if (!lanes.ready) lanes.problems.push_back(pipeline.problem());
+      return core::combine(prober.state(), lanes);
     });
     core::log::info("processor_started", {{"group_id", cfg.groupId},
                                           {"topic", cfg.rawTopic},
