@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/live_feed.h"
 #include "core/report_codec.h"
 #include "core/report_id.h"
 
@@ -21,8 +22,8 @@ std::string alertId(std::string_view subscriptionId, std::string_view key) {
   return core::reportIdFor("alert:" + std::string(subscriptionId), key).value;
 }
 
-std::string streamKey(std::string_view id) { return "safestream:alerts:" + std::string(id); }
-std::string liveChannel(std::string_view id) { return "safestream:alerts:live:" + std::string(id); }
+std::string streamKey(std::string_view id) { return core::live::subscriptionStream(id); }
+std::string liveChannel(std::string_view id) { return core::live::subscriptionChannel(id); }
 std::string dedupeKey(std::string_view id, std::string_view root) {
   return "safestream:alerted:" + std::string(id) + ":" + std::string(root);
 }
@@ -51,6 +52,40 @@ std::string reportAlertJson(std::string_view subscriptionId, const core::Report&
   j["url"] = "/v1/reports/" + r.id.value;
   // Invalid UTF-8 from a source must not make delivery throw: replace it.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string broadcastReportJson(std::string_view channel, const core::Report& r) {
+  // The report as GET /v1/reports/{id} shows it (public fields only: never
+  // contact or raw).
+  json report;
+  report["id"] = r.id.value;
+  report["source"] = r.source;
+  report["category"] = r.enrichment ? json(r.enrichment->category) : json("other");
+  report["severity"] = r.enrichment ? r.enrichment->severity : 1;
+  report["description"] = r.description.empty() ? r.rawType : r.description;
+  report["occurred_at"] = core::formatTimestamp(r.occurredAt);
+  report["reported_at"] = core::formatTimestamp(r.reportedAt);
+  report["lat"] = r.location ? json(r.location->lat) : json(nullptr);
+  report["lon"] = r.location ? json(r.location->lon) : json(nullptr);
+  report["address"] = r.address ? json(*r.address) : json(nullptr);
+  report["neighbourhood"] =
+      r.enrichment && r.enrichment->neighbourhood ? json(*r.enrichment->neighbourhood) : json(nullptr);
+  report["city"] = r.enrichment && r.enrichment->city ? json(*r.enrichment->city) : json(nullptr);
+  report["time_zone"] = r.timeZone ? json(*r.timeZone) : json(nullptr);
+  report["url"] = "/v1/reports/" + r.id.value;
+  json j;
+  j["type"] = "report";
+  j["channel"] = channel;
+  j["report"] = std::move(report);
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string broadcastSurgeJson(std::string_view channel, const SurgeEvent& s, core::Timestamp createdAt) {
+  json j = json::parse(surgeAlertJson("*", s, createdAt));
+  j.erase("subscription_id");
+  j.erase("alert_id");
+  j["channel"] = channel;
+  return j.dump();
 }
 
 std::string digestAlertJsonOpen(std::string_view subscriptionId, core::Timestamp hourStart, core::Timestamp createdAt) {

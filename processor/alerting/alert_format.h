@@ -26,6 +26,12 @@ std::string dedupeKey(std::string_view subscriptionId, std::string_view rootKey)
 std::string reportAlertJson(std::string_view subscriptionId, const core::Report& report,
                             std::optional<double> distanceM, core::Timestamp createdAt);
 
+// Broadcast channels (core/live_feed.h: a city's and a neighbourhood's feed,
+// read by GET /v1/live): a new report, as GET /v1/reports/{id} shows it,
+// {"type":"report","channel","report":{...}}; and a surge,
+// {"type":"surge","channel", the surge fields of schemas/alert.v1.json}.
+std::string broadcastReportJson(std::string_view channel, const core::Report& report);
+
 // A digest alert *without* its closing brace: the delivery script appends
 // "held_back" (read atomically from Redis) and, for pub/sub, "cursor".
 std::string digestAlertJsonOpen(std::string_view subscriptionId, core::Timestamp hourStart,
@@ -46,5 +52,6 @@ struct SurgeEvent {
 
 // A surge alert for one subscription (or "*" for the alerts topic).
 std::string surgeAlertJson(std::string_view subscriptionId, const SurgeEvent& surge, core::Timestamp createdAt);
+std::string broadcastSurgeJson(std::string_view channel, const SurgeEvent& surge, core::Timestamp createdAt);
 
 }  // namespace safestream::processor::alerting

@@ -37,6 +37,8 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r)
                          "Alerts not sent again for the same subscription and root report")),
       surgeAlerts(sentFamily(r).Add({{"type", "surge"}})),
       surgesDetected(counter(r, "safestream_surges_detected_total", "Surges detected per cell, category and window")),
+      broadcasts(counter(r, "safestream_alert_broadcasts_total",
+                         "Reports and surges appended to a city's or neighbourhood's live feed (GET /v1/live)")),
       lateEvents(counter(r, "safestream_surge_late_events_total",
                          "Reports older than the surge watermark (counted into their window when still open)")),
       skippedNoLocation(counter(r, "safestream_alerts_skipped_no_location_total",

@@ -21,6 +21,7 @@ class AlertMetrics {
   prometheus::Counter& duplicates;          // already alerted for the (subscription, root report)
   prometheus::Counter& surgeAlerts;         // surge alerts delivered to subscriptions
   prometheus::Counter& surgesDetected;      // surges (one per cell, category and window)
+  prometheus::Counter& broadcasts;           // events appended to a city's or neighbourhood's live feed
   prometheus::Counter& lateEvents;          // reports behind the surge watermark (still counted)
   prometheus::Counter& skippedNoLocation;   // reports without location: never alert
   prometheus::Counter& subscriptionChanges; // notifications applied

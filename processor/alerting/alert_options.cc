@@ -18,6 +18,10 @@ void addAlertOptions(CLI::App& app, AlertSinkConfig& c) {
   addOption(app, "--alert-load-timeout-ms", c.loadTimeoutMs, "SAFESTREAM_ALERT_LOAD_TIMEOUT_MS",
             "How long start-up waits for the first full load of subscriptions")
       ->check(CLI::Range(100, 600000));
+  addOption(app, "--live-feed-recent-seconds", c.broadcastRecentSeconds, "SAFESTREAM_LIVE_FEED_RECENT_SECONDS",
+            "Reports that occurred within this many seconds of now go to their city's and neighbourhood's live feed "
+            "(GET /v1/live); 0 turns the feeds off")
+      ->check(CLI::Range(0, 30 * 24 * 3600));
   addOption(app, "--alerts-topic", c.alertsTopic, "SAFESTREAM_ALERTS_TOPIC", "Kafka topic for surge alerts");
   addOption(app, "--surge-enabled", c.surgeEnabled, "SAFESTREAM_SURGE_ENABLED", "Detect surges per cell and category");
   app.add_option_function<int>(

@@ -48,6 +48,7 @@ class ManagedAlertSink final : public ReportSink {
     options.surgeEnabled = config.surgeEnabled;
     options.surge = config.surge;
     options.alertsTopic = config.alertsTopic;
+    options.broadcastRecent = std::chrono::seconds(config.broadcastRecentSeconds);
     sink_ = std::make_unique<RedisAlertSink>(options, registry_, std::move(redis), metrics_, clock_, producer_.get());
   }
   ~ManagedAlertSink() override { listener_.stop(); }

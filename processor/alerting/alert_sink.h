@@ -31,6 +31,7 @@ struct AlertSinkConfig {
   std::string alertsTopic = "alerts";
   bool surgeEnabled = true;
   SurgeConfig surge;
+  int broadcastRecentSeconds = 24 * 3600;  // live feeds of cities/neighbourhoods; 0: off
 };
 
 // Validates `config` (throws core::ConfigError naming the flag), connects to

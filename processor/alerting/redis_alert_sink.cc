@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "core/live_feed.h"
 #include "core/log.h"
 #include "core/report_codec.h"
 #include "processor/alerting/alert_format.h"
@@ -59,6 +60,15 @@ redis.call('PUBLISH', KEYS[3], body .. ',"cursor":"' .. id .. '"}')
 return {1, id}
 )LUA";
 
+// KEYS: dedupe, stream, channel. ARGV: dedupe ttl, maxlen, event json.
+// Returns {0} already broadcast, {1, entry id} appended and published.
+constexpr const char* kBroadcastScript = R"LUA(
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'alert', ARGV[3])
+redis.call('PUBLISH', KEYS[3], string.sub(ARGV[3], 1, -2) .. ',"cursor":"' .. id .. '"}')
+return {1, id}
+)LUA";
+
 std::string throttleKey(const std::string& sub, long long hourMs) {
   return "safestream:throttle:" + sub + ":" + std::to_string(hourMs);
 }
@@ -84,6 +94,26 @@ int localMinuteOfDay(core::Timestamp t, const std::string& zone) {
   const auto civil = tz.At(absl::FromUnixMillis(core::toEpochMillis(t))).cs;
   return civil.hour() * 60 + civil.minute();
 }
+
+struct RedisAlertSink::Broadcast {
+  std::string channel;  // "city:chicago", "neighbourhood:chicago:HYDE PARK"
+  std::string key;      // report id or surge key: once per (channel, key)
+  std::string json;
+};
+
+namespace {
+// The channels a report (or the surge it set off) goes to: its city's and,
+// when it has one, its neighbourhood's.
+std::vector<std::string> channelsOf(const core::Report& r) {
+  std::vector<std::string> out;
+  if (!r.enrichment || !r.enrichment->city || r.enrichment->city->empty()) return out;
+  out.push_back(core::live::cityChannelName(*r.enrichment->city));
+  if (r.enrichment->neighbourhood && !r.enrichment->neighbourhood->empty()) {
+    out.push_back(core::live::neighbourhoodChannelName(*r.enrichment->city, *r.enrichment->neighbourhood));
+  }
+  return out;
+}
+}  // namespace
 
 struct RedisAlertSink::Delivery {
   std::shared_ptr<const core::Subscription> sub;
@@ -137,8 +167,10 @@ core::Status RedisAlertSink::writeAll(std::span<const BatchPtr> batches) {
       }
     }
   }
-  // Report alerts first: the surge bookkeeping below never delays them.
+  // Report alerts first: the broadcasts and the surge bookkeeping below
+  // never delay them.
   if (auto s = deliver(deliveries); !s) return s;
+  if (auto s = broadcastReports(batches); !s) return s;
   if (options_.surgeEnabled) {
     if (auto s = detectSurges(batches); !s) return s;
   }
@@ -194,6 +226,49 @@ core::Status RedisAlertSink::deliver(std::vector<Delivery>& deliveries) {
         default:
           return redisFailure(core::makeError("redis_error", "unexpected reply from the delivery script"), metrics_);
       }
+    }
+  }
+  return core::okStatus();
+}
+
+core::Status RedisAlertSink::broadcastReports(std::span<const BatchPtr> batches) {
+  if (options_.broadcastRecent.count() <= 0) return core::okStatus();
+  const auto oldest = clock_.now() - options_.broadcastRecent;
+  std::vector<Broadcast> items;
+  for (const auto& b : batches) {
+    for (const auto& pr : b->reports) {
+      const auto& r = pr.report;
+      // One incident, one event: near-duplicates are not news.
+      if (!r.location || !r.enrichment || r.enrichment->duplicateOf || r.occurredAt < oldest) continue;
+      for (auto& channel : channelsOf(r)) {
+        std::string json = broadcastReportJson(channel, r);
+        items.push_back({std::move(channel), r.id.value, std::move(json)});
+      }
+    }
+  }
+  return broadcast(items);
+}
+
+core::Status RedisAlertSink::broadcast(const std::vector<Broadcast>& items) {
+  const std::string ttl = std::to_string(options_.broadcastRecent.count() + 3600);  // outlives the window
+  const std::string maxLen = std::to_string(options_.broadcastMaxLen);
+  for (std::size_t from = 0; from < items.size(); from += options_.pipelineChunk) {
+    const std::size_t to = std::min(items.size(), from + options_.pipelineChunk);
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(to - from);
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& b = items[i];
+      commands.push_back({"EVAL", kBroadcastScript, "3", "safestream:broadcast:" + b.channel + ":" + b.key,
+                          core::live::broadcastStream(b.channel), core::live::broadcastChannel(b.channel), ttl, maxLen,
+                          b.json});
+    }
+    auto replies = redis_->pipeline(commands);
+    if (!replies) return redisFailure(replies.error(), metrics_);
+    for (const auto& reply : *replies) {
+      if (reply.type == core::RedisReply::Type::error) {
+        return redisFailure(core::makeError("redis_error", reply.str), metrics_);
+      }
+      if (!reply.elements.empty() && reply.elements[0].integer == 1) metrics_.broadcasts.Increment();
     }
   }
   return core::okStatus();
@@ -355,7 +430,7 @@ core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
     if (it == cellSince_.end()) return std::nullopt;
     return it->second;
   };
-  std::vector<SurgeEvent> surges;
+  std::vector<std::pair<SurgeEvent, const core::Report*>> surges;  // with the report that set it off
   std::vector<std::string> touched;
   std::unordered_set<std::string_view> touchedSet;
   for (const auto& e : fresh) {
@@ -364,14 +439,14 @@ core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
                             e.report->occurredAt, options_.surge,
                             sinceOf(e.report->enrichment->cellL13));
     if (obs.lateness != Lateness::onTime) metrics_.lateEvents.Increment();
-    if (obs.surge) surges.push_back(*obs.surge);
+    if (obs.surge) surges.emplace_back(*obs.surge, e.report);
     if (touchedSet.insert(e.key).second) touched.push_back(e.key);
   }
   // Deliver before saving: if delivery fails, the retry recomputes the same
   // surge from Redis (deterministic) and the dedupe keys skip what was sent.
   // The cache is then ahead of Redis: the retry starts from Redis.
   auto resetToRedis = [&] { surgeStates_.clear(); };
-  for (const auto& s : surges) {
+  for (const auto& [s, trigger] : surges) {
     metrics_.surgesDetected.Increment();
     core::log::info("surge_detected", {{"cell", core::cellToken(s.cellL13)},
                                        {"category", s.category},
@@ -379,7 +454,7 @@ core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
                                        {"baseline_mean", s.baselineMean},
                                        {"z_score", s.zScore},
                                        {"window_start", core::formatTimestamp(s.windowStart)}});
-    if (auto st = deliverSurge(s); !st) {
+    if (auto st = deliverSurge(s, *trigger); !st) {
       resetToRedis();
       return st;
     }
@@ -414,7 +489,7 @@ core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
   return core::okStatus();
 }
 
-core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge) {
+core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge, const core::Report& trigger) {
   const auto now = clock_.now();
   std::vector<Delivery> deliveries;
   for (auto& sub : registry_->forCell(surge.cellL13, surge.category)) {
@@ -426,6 +501,14 @@ core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge) {
     deliveries.push_back(std::move(d));
   }
   if (auto s = deliver(deliveries); !s) return s;
+  if (options_.broadcastRecent.count() > 0 && surge.windowEnd >= now - options_.broadcastRecent) {
+    std::vector<Broadcast> items;
+    for (auto& channel : channelsOf(trigger)) {
+      std::string json = broadcastSurgeJson(channel, surge, now);
+      items.push_back({std::move(channel), surge.key(), std::move(json)});
+    }
+    if (auto s = broadcast(items); !s) return s;
+  }
   if (!alertsTopic_) return core::okStatus();
   const std::string published = options_.surgeKeyPrefix + "published:" + surge.key();
   auto claim = redis_->command({"SET", published, "1", "NX", "EX", std::to_string(kSurgeStateTtlSeconds)});

@@ -46,6 +46,13 @@ struct RedisAlertSinkOptions {
   // Namespace of the surge state keys ({prefix}{cell}:{category},
   // {prefix}seen:{event day}, {prefix}published:{surge}); tests isolate with it.
   std::string surgeKeyPrefix = "safestream:surge:";
+  // Broadcast channels (core/live_feed.h): each root report with a city that
+  // occurred within this much of now goes to its city's feed and its
+  // neighbourhood's, once (SET NX per channel and report); surges too.
+  // Older reports (imports of past data, replays) are history, not live
+  // news, and cost nothing here. Zero turns broadcasting off.
+  std::chrono::seconds broadcastRecent{24 * 3600};
+  int broadcastMaxLen = 1000;  // XADD MAXLEN ~ per channel stream
 };
 
 class RedisAlertSink final : public ReportSink {
@@ -66,7 +73,11 @@ class RedisAlertSink final : public ReportSink {
   core::Status deliver(std::vector<Delivery>& deliveries);
   core::Status sendDueDigests();
   core::Status detectSurges(std::span<const BatchPtr> batches);
-  core::Status deliverSurge(const SurgeEvent& surge);
+  core::Status deliverSurge(const SurgeEvent& surge, const core::Report& trigger);
+  // Appends one broadcast per (channel, key) at most: {channel name, dedupe key, json}.
+  struct Broadcast;
+  core::Status broadcast(const std::vector<Broadcast>& items);
+  core::Status broadcastReports(std::span<const BatchPtr> batches);
 
   RedisAlertSinkOptions options_;
   std::shared_ptr<SubscriptionRegistry> registry_;

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "core/kafka.h"
+#include "core/live_feed.h"
 #include "core/redis_client.h"
 #include "core/report_codec.h"
 #include "core/report_id.h"
@@ -131,6 +132,21 @@ std::vector<json> streamAlerts(core::RedisClient& redis, const std::string& subs
 }
 
 double counterValue(prometheus::Counter& c) { return c.Value(); }
+
+// The events of a broadcast feed (core/live_feed.h), oldest first.
+std::vector<json> feedEvents(core::RedisClient& redis, const std::string& channelName) {
+  auto reply = redis.command({"XRANGE", core::live::broadcastStream(channelName), "-", "+"});
+  EXPECT_TRUE(reply.ok()) << reply.error().message;
+  std::vector<json> out;
+  if (!reply.ok()) return out;
+  for (const auto& entry : reply->elements) {
+    const auto& fields = entry.elements.at(1).elements;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (fields[i].str == "alert") out.push_back(json::parse(fields[i + 1].str));
+    }
+  }
+  return out;
+}
 
 struct Harness {
   std::string pgUrl = testing::requireStackEnv("SAFESTREAM_PG_URL");
@@ -354,6 +370,57 @@ TEST(AlertSink, SurgeCountsEachReportOnceAcrossRetriesReplaysRestartsAndDuplicat
   EXPECT_GT(ttl->integer, 0) << "the set of counted ids never expires";
 }
 
+// GET /v1/live's feeds: a recent root report goes to its city's feed and its
+// neighbourhood's, once across a retry and a restarted sink; duplicates, old
+// reports and reports without a city do not.
+TEST(AlertSink, RecentReportsGoToTheirCityAndNeighbourhoodFeedsOnce) {
+  Harness h;
+  const std::string city = "testcity" + core::randomUuid().substr(0, 8);
+  const auto now = core::nowUtc();
+  h.clock.set(now);
+  auto inCity = [&](core::Report r) {
+    r.enrichment->city = city;
+    return r;
+  };
+  const auto where = randomPlace();
+  core::Report fresh = inCity(report(where, now - 10min));
+  fresh.contact = "private@example.invalid";
+  core::Report duplicate = inCity(report(where, now - 9min));
+  duplicate.enrichment->duplicateOf = fresh.id;
+  const core::Report old = inCity(report(where, now - 72h));
+  const core::Report noCity = report(where, now - 5min);
+  h.write({fresh, duplicate, old, noCity});
+  h.write({fresh});  // the batch retried
+  Harness restarted;
+  restarted.clock.set(now);
+  restarted.write({fresh, duplicate});  // a replay after a restart
+
+  const auto events = feedEvents(h.redis, core::live::cityChannelName(city));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["type"], "report");
+  EXPECT_EQ(events[0]["channel"], "city:" + city);
+  EXPECT_EQ(events[0]["report"]["id"], fresh.id.value);
+  EXPECT_EQ(events[0]["report"]["category"], "theft");
+  EXPECT_EQ(events[0]["report"]["neighbourhood"], "TESTVILLE");
+  EXPECT_EQ(events[0]["report"]["url"], "/v1/reports/" + fresh.id.value);
+  EXPECT_FALSE(events[0]["report"].contains("contact")) << "private fields never reach a public feed";
+  const auto hood = feedEvents(h.redis, core::live::neighbourhoodChannelName(city, "TESTVILLE"));
+  ASSERT_EQ(hood.size(), 1u);
+  EXPECT_EQ(hood[0]["report"]["id"], fresh.id.value);
+  EXPECT_EQ(counterValue(h.metrics.broadcasts), 2);
+
+  // Off: nothing is appended.
+  RedisAlertSinkOptions off;
+  off.broadcastRecent = std::chrono::seconds(0);
+  Harness quiet(off);
+  quiet.clock.set(now);
+  const std::string otherCity = "testcity" + core::randomUuid().substr(0, 8);
+  core::Report another = report(where, now - 1min);
+  another.enrichment->city = otherCity;
+  quiet.write({another});
+  EXPECT_TRUE(feedEvents(h.redis, core::live::cityChannelName(otherCity)).empty());
+}
+
 TEST(AlertSink, InjectedBurstInOneCellRaisesExactlyOneSurgeAlert) {
   core::KafkaProducer producer({testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP"), {}}, {});
   RedisAlertSinkOptions options;
@@ -375,9 +442,14 @@ TEST(AlertSink, InjectedBurstInOneCellRaisesExactlyOneSurgeAlert) {
       history.push_back(report(sub.center, t0 + std::chrono::hours(hour) + std::chrono::minutes(10 + k), "burglary"));
     }
   }
+  // The burst happens "now" for the sink, in a city of its own: its surge
+  // also goes to that city's live feed.
+  const std::string city = "testcity" + core::randomUuid().substr(0, 8);
+  h.clock.set(t0 + 48h + 30min);
   std::vector<core::Report> burst;
   for (int i = 0; i < 12; ++i) {
     burst.push_back(report(offset(sub.center, 5.0 * i, 0), t0 + 48h + std::chrono::minutes(5 + i), "burglary"));
+    burst.back().enrichment->city = city;
   }
   for (std::size_t i = 0; i < history.size(); i += 10) {
     h.write(std::vector<core::Report>(history.begin() + static_cast<long>(i),
@@ -399,10 +471,18 @@ TEST(AlertSink, InjectedBurstInOneCellRaisesExactlyOneSurgeAlert) {
   EXPECT_GE(got[0]["count"].get<int>(), 5);
   EXPECT_GE(got[0]["z_score"].get<double>(), 3.0);
   // Replaying everything (and a restarted sink) raises nothing more.
+  auto feedSurges = [&] {
+    int n = 0;
+    for (auto& e : feedEvents(h.redis, core::live::cityChannelName(city))) n += e["type"] == "surge";
+    return n;
+  };
+  EXPECT_EQ(feedSurges(), 1) << "the surge on its city's live feed";
   Harness again(options, &producer);
+  again.clock.set(t0 + 48h + 30min);
   again.write(history);
   again.write(burst);
   EXPECT_EQ(surges().size(), 1u);
+  EXPECT_EQ(feedSurges(), 1) << "and only once";
 
   // The surge is also on the `alerts` topic, once.
   core::KafkaConsumer consumer({testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP"), {}},
