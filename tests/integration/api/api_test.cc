@@ -727,6 +727,34 @@ TEST_F(ApiTest, EndToEndSubmitReachesPostgresAndTheLiveWebSocket) {
       },
       30s, 1ms))
       << "the alert published while disconnected was not replayed";
+
+  // The city's live feed (no token): a report posted in Chicago arrives as
+  // a "report" event with its public fields.
+  testing::WsClient feed;
+  ASSERT_EQ(feed.connect(api_->port(), "/v1/live?city=chicago"), 101);
+  static std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(-0.01, 0.01);
+  ip_ = uniqueIp();
+  const std::string marker = "e2e live feed " + core::randomUuid();
+  auto posted = post("/v1/reports", reportBody(41.8781 + jitter(rng), -87.6298 + jitter(rng), marker, "burglary"));
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  const std::string inChicago = json::parse(posted.body).value("id", std::string());
+  json event;
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        auto frame = feed.read(500ms);
+        if (!frame) return false;
+        auto d = json::parse(*frame);
+        if (d.value("type", "") != "report" || d["report"].value("id", "") != inChicago) return false;
+        event = d;
+        return true;
+      },
+      60s, 1ms))
+      << "the Chicago report never reached /v1/live?city=chicago\n" << processor.logTail();
+  EXPECT_EQ(event["channel"], "city:chicago");
+  EXPECT_EQ(event["report"]["category"], "burglary");
+  EXPECT_EQ(event["report"]["description"], marker);
+  EXPECT_FALSE(event.value("cursor", "").empty()) << "resumable like every feed";
   EXPECT_EQ(processor.stop(std::chrono::seconds(30)), 0) << processor.logTail();
 }
 
