@@ -150,18 +150,45 @@ int runReplayCommand(const IngestConfig& c, core::ShutdownSignal& shutdown) {
   IngestMetrics metrics(registry);
   Publisher publisher(*producer, c.topic, &metrics);
   StopWaiter wait = [&](std::chrono::milliseconds d) { return shutdown.waitFor(d); };
+  ReplayOptions o;
+  o.spotcrimeFile = c.spotcrimeFile;
+  o.spotcrimeZone = c.spotcrimeZone;
+  o.chicagoFile = c.chicagoFile;
+  for (const auto& f : c.csvFiles) {
+    const auto eq = f.find('=');
+    o.csvFiles.push_back({f.substr(0, eq), f.substr(eq + 1)});
+  }
+  o.speedup = c.speedup;
+  o.historySpeedup = c.historySpeedup;
+  o.liveWindow = std::chrono::minutes(static_cast<long long>(c.liveHours * 60));
+  if (c.historyHours > 0) o.historyWindow = std::chrono::minutes(static_cast<long long>(c.historyHours * 60));
+  o.part = c.part == "history" ? ReplayPart::history : c.part == "live" ? ReplayPart::live : ReplayPart::all;
+  if (!c.endAt.empty()) {
+    auto t = core::parseTimestamp(c.endAt);
+    if (!t) throw core::ConfigError("replay: --end-at: " + t.error().message);
+    o.endAt = *t;
+  }
   ReplayStats total;
   do {
-    const std::string tag = base36(static_cast<unsigned long long>(core::toEpochMillis(core::nowUtc())));
-    auto items = loadReplay(c.spotcrimeFile, c.spotcrimeZone, c.chicagoFile, c.speedup, tag);
-    const double span = items.empty() ? 0 : static_cast<double>(items.back().offset.count()) / 1000.0;
-    core::log::info("replay_started", {{"records", items.size()}, {"speedup", c.speedup}, {"seconds", span}, {"run", tag}});
+    o.runTag = base36(static_cast<unsigned long long>(core::toEpochMillis(core::nowUtc())));
+    auto items = loadReplay(o);
+    const double span = items.empty() ? 0
+                        : items.back().publishAt
+                            ? std::chrono::duration<double>(*items.back().publishAt - core::nowUtc()).count()
+                            : static_cast<double>(items.back().offset.count()) / 1000.0;
+    core::log::info("replay_started", {{"records", items.size()},
+                                       {"speedup", c.speedup},
+                                       {"seconds", span},
+                                       {"run", o.runTag},
+                                       {"timeline", o.endAt ? "shifted" : "compressed"},
+                                       {"part", c.part}});
     auto s = runReplay(std::move(items), publisher, wait, &metrics);
     total.published += s.published;
     total.rejected += s.rejected;
     total.failed += s.failed;
     total.stopped = s.stopped;
-    core::log::info("replay_done", {{"published", s.published}, {"rejected", s.rejected}, {"failed", s.failed}, {"run", tag}});
+    core::log::info("replay_done", {{"published", s.published}, {"history", s.history}, {"rejected", s.rejected},
+                                    {"failed", s.failed}, {"run", o.runTag}});
   } while (c.loop && !total.stopped && !shutdown.requested());
   flushProducer(*producer);
   return total.failed ? 3 : 0;

@@ -73,8 +73,26 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
                   "How many times faster than real time the samples are replayed")->check(CLI::Range(1.0, 1e9));
   core::addOption(*rep, "--spotcrime-zone", c.spotcrimeZone, "SAFESTREAM_REPLAY_SPOTCRIME_ZONE",
                   "IANA time zone of the SpotCrime sample's local times");
-  rep->add_flag("--loop", c.loop, "Start over (with fresh ids) when both samples are done")
+  rep->add_flag("--loop", c.loop, "Start over (with fresh ids) when every sample is done")
       ->envname("SAFESTREAM_REPLAY_LOOP");
+  core::addOption(*rep, "--csv", c.csvFiles, "SAFESTREAM_REPLAY_CSV",
+                  "Another city's CSV export and its column mapping, as FILE=MAPPING "
+                  "(data/la_crimes_sample.csv=ingest/config/los_angeles_mapping.json); repeatable");
+  core::addOption(*rep, "--end-at", c.endAt, "SAFESTREAM_REPLAY_END_AT",
+                  "Shifted timeline: every sample keeps its real spacing and ends at this RFC 3339 time "
+                  "(empty: compressed timeline, occurred_at = publication)");
+  core::addOption(*rep, "--live-hours", c.liveHours, "SAFESTREAM_REPLAY_LIVE_HOURS",
+                  "Shifted timeline: the last hours of each sample published at --speedup; before them, history")
+      ->check(CLI::Range(0.0, 24.0 * 3660));
+  core::addOption(*rep, "--history-hours", c.historyHours, "SAFESTREAM_REPLAY_HISTORY_HOURS",
+                  "Shifted timeline: replay only this many hours before each sample's end (0: all of it)")
+      ->check(CLI::Range(0.0, 24.0 * 3660));
+  core::addOption(*rep, "--history-speedup", c.historySpeedup, "SAFESTREAM_REPLAY_HISTORY_SPEEDUP",
+                  "Shifted timeline: how many times faster than real time the history is published")
+      ->check(CLI::Range(1.0, 1e9));
+  core::addOption(*rep, "--part", c.part, "SAFESTREAM_REPLAY_PART",
+                  "Shifted timeline: publish all, only the history, or only the live part")
+      ->check(CLI::IsMember({"all", "history", "live"}));
 
   core::parseCommandLine(app, argc, argv);
   if (*imp) {
@@ -86,9 +104,19 @@ IngestConfig parseIngestConfig(int argc, char** argv) {
     }
   } else if (*rep) {
     c.command = IngestConfig::Command::replay;
-    if (c.spotcrimeFile.empty() && c.chicagoFile.empty()) {
-      throw core::ConfigError("replay: give --spotcrime-file and/or --chicago-file");
+    if (c.spotcrimeFile.empty() && c.chicagoFile.empty() && c.csvFiles.empty()) {
+      throw core::ConfigError("replay: give --spotcrime-file, --chicago-file and/or --csv FILE=MAPPING");
     }
+    for (const auto& f : c.csvFiles) {
+      const auto eq = f.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == f.size()) {
+        throw core::ConfigError("replay: --csv '" + f + "' must be FILE=MAPPING");
+      }
+    }
+    if (c.endAt.empty() && c.part != "all") throw core::ConfigError("replay: --part needs --end-at");
+    // A second pass of a shifted timeline would repeat its event times,
+    // which the surge baseline would count twice.
+    if (!c.endAt.empty() && c.loop) throw core::ConfigError("replay: --loop needs the compressed timeline (no --end-at)");
   } else {
     c.command = IngestConfig::Command::run;
   }

@@ -6,6 +6,7 @@
 //   import  one-shot streaming import of a CSV export
 //   replay  the demo: streams the real samples re-timed towards now
 #include <string>
+#include <vector>
 
 namespace safestream::ingest {
 
@@ -39,6 +40,12 @@ struct IngestConfig {
   double speedup = 3000;
   std::string spotcrimeZone = "America/Chicago";  // Austin, TX
   bool loop = false;
+  std::vector<std::string> csvFiles;  // FILE=MAPPING
+  std::string endAt;                  // RFC 3339; empty: compressed timeline
+  double liveHours = 24;
+  double historyHours = 0;            // 0: the whole sample
+  double historySpeedup = 20000;
+  std::string part = "all";           // all | history | live
 };
 
 // Parses flags and SAFESTREAM_* variables; exits on --help or a bad flag;

@@ -40,6 +40,9 @@ INFO
 if [[ -s $subs ]]; then
   echo
   echo "Demo subscriptions (alerts fire as the samples stream; the web app's link above adds them to \"My alerts\"):"
+  echo "  report alerts: every one; digest: new-york-manhattan (5 an hour), chicago-city and philadelphia-city"
+  echo "  (10 an hour) get the rest of each hour as one digest when the hour ends ($(date -u -d "@$(( ($(date +%s) / 3600 + 1) * 3600 ))" +%H:%M) UTC);"
+  echo "  surge: chicago-city and philadelphia-city (Philadelphia's sample has a real burst, in the demo's last third)."
   while IFS=$'\t' read -r name id token; do
     echo "  $name: history  curl -H 'Authorization: Bearer $token' $SAFESTREAM_API_URL/v1/subscriptions/$id/alerts"
     echo "  $(printf '%*s' ${#name} '')  live     ws://${SAFESTREAM_API_URL#http://}/v1/subscriptions/$id/live?token=$token"

@@ -24,6 +24,8 @@ void addAlertOptions(CLI::App& app, AlertSinkConfig& c) {
       ->check(CLI::Range(0, 30 * 24 * 3600));
   addOption(app, "--alerts-topic", c.alertsTopic, "SAFESTREAM_ALERTS_TOPIC", "Kafka topic for surge alerts");
   addOption(app, "--surge-enabled", c.surgeEnabled, "SAFESTREAM_SURGE_ENABLED", "Detect surges per cell and category");
+  addOption(app, "--surge-key-prefix", c.surgeKeyPrefix, "SAFESTREAM_SURGE_KEY_PREFIX",
+            "Prefix of the surge state's Redis keys (a processor replaying into a history of its own uses another)");
   app.add_option_function<int>(
          "--surge-window-minutes", [&c](int v) { c.surge.window = std::chrono::minutes(v); },
          "Sliding event-time window of surge counts (default 60)")

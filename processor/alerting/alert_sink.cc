@@ -49,6 +49,7 @@ class ManagedAlertSink final : public ReportSink {
     options.surge = config.surge;
     options.alertsTopic = config.alertsTopic;
     options.broadcastRecent = std::chrono::seconds(config.broadcastRecentSeconds);
+    options.surgeKeyPrefix = config.surgeKeyPrefix;
     sink_ = std::make_unique<RedisAlertSink>(options, registry_, std::move(redis), metrics_, clock_, producer_.get());
   }
   ~ManagedAlertSink() override { listener_.stop(); }
@@ -57,6 +58,7 @@ class ManagedAlertSink final : public ReportSink {
   core::Status write(const SinkBatch& batch) override { return sink_->write(batch); }
   core::Status writeAll(std::span<const BatchPtr> batches) override { return sink_->writeAll(batches); }
   core::Status flush(std::chrono::milliseconds timeout) override { return sink_->flush(timeout); }
+  core::Status tick(core::Timestamp now) override { return sink_->tick(now); }
 
  private:
   core::SystemClock clock_;
@@ -76,6 +78,7 @@ void validate(const AlertSinkConfig& c) {
     throw core::ConfigError("alert sink: --surge-window-minutes must be a multiple of 5");
   }
   if (c.surge.minCount < 1) throw core::ConfigError("alert sink: --surge-min-count must be >= 1");
+  if (c.surgeKeyPrefix.empty()) throw core::ConfigError("alert sink: --surge-key-prefix must not be empty");
 }
 
 }  // namespace

@@ -32,6 +32,10 @@ struct AlertSinkConfig {
   bool surgeEnabled = true;
   SurgeConfig surge;
   int broadcastRecentSeconds = 24 * 3600;  // live feeds of cities/neighbourhoods; 0: off
+  // Prefix of every Redis key of the surge state (states, counted ids, cell
+  // start times). A processor replaying into a history of its own (a test, a
+  // what-if backfill) uses another, so neither sees the other's events.
+  std::string surgeKeyPrefix = "safestream:surge:";
 };
 
 // Validates `config` (throws core::ConfigError naming the flag), connects to

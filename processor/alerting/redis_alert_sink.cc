@@ -179,6 +179,8 @@ core::Status RedisAlertSink::writeAll(std::span<const BatchPtr> batches) {
 
 core::Status RedisAlertSink::flush(std::chrono::milliseconds) { return sendDueDigests(); }
 
+core::Status RedisAlertSink::tick(core::Timestamp) { return sendDueDigests(); }  // due by clock_, like write()
+
 core::Status RedisAlertSink::deliver(std::vector<Delivery>& deliveries) {
   if (deliveries.empty()) return core::okStatus();
   const auto now = clock_.now();

@@ -67,6 +67,9 @@ class RedisAlertSink final : public ReportSink {
   core::Status write(const SinkBatch& batch) override;
   core::Status writeAll(std::span<const BatchPtr> batches) override;  // one Redis round trip for all alerts
   core::Status flush(std::chrono::milliseconds timeout) override;
+  // An idle lane's regular call: sends the digests whose hour has ended, so
+  // a digest does not wait for the next report (one ZRANGEBYSCORE a call).
+  core::Status tick(core::Timestamp now) override;
 
  private:
   struct Delivery;

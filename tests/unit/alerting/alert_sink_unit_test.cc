@@ -82,13 +82,16 @@ TEST(AlertOptions, FlagsAndEnvironmentVariablesFillTheConfig) {
   AlertSinkConfig config;
   addAlertOptions(app, config);
   ::setenv("SAFESTREAM_SURGE_Z", "4.5", 1);
-  std::vector<std::string> args{"--alert-stream-maxlen", "250", "--surge-window-minutes", "30"};
+  std::vector<std::string> args{"--alert-stream-maxlen", "250", "--surge-window-minutes", "30",
+                                "--surge-key-prefix", "test:surge:"};
   std::reverse(args.begin(), args.end());
   app.parse(args);
   ::unsetenv("SAFESTREAM_SURGE_Z");
   EXPECT_EQ(config.streamMaxLen, 250);
   EXPECT_EQ(config.surge.window, std::chrono::minutes(30));
   EXPECT_DOUBLE_EQ(config.surge.zThreshold, 4.5);
+  EXPECT_EQ(config.surgeKeyPrefix, "test:surge:");
+  EXPECT_EQ(AlertSinkConfig{}.surgeKeyPrefix, "safestream:surge:");
 
   CLI::App bad("test");
   AlertSinkConfig c2;

@@ -190,5 +190,77 @@ TEST(Replay, KeepsOrderAndSpacingCompressedAndGivesFreshIds) {
   EXPECT_NE(again.front().report.id, items.front().report.id);
 }
 
+// The demo's shifted timeline: each sample moved, unchanged, so that it
+// ends at --end-at; the history (before the live window) first, in event
+// order and paced at the history speed-up; the live records published at
+// endAt - (distance to the end) / speedup, never before they occur.
+TEST(Replay, ShiftedTimelineKeepsRealSpacingAndEndsEverySampleAtEndAt) {
+  ReplayOptions o;
+  o.spotcrimeFile = testing::sourcePath("data/spotcrime_austin_2015_sample.json");
+  o.chicagoFile = testing::sourcePath("data/chicago_crimes_2014_sample.csv");
+  o.csvFiles = {{testing::sourcePath("data/la_crimes_sample.csv"),
+                 testing::sourcePath("ingest/config/los_angeles_mapping.json")}};
+  o.speedup = 1000;
+  o.historySpeedup = 20000;
+  o.runTag = "s1";
+  o.endAt = core::parseTimestamp("2026-03-10T12:00:00Z").value();
+  o.liveWindow = 24h;
+  o.historyWindow = 72h;
+  const auto items = loadReplay(o);
+  ASSERT_FALSE(items.empty());
+  const core::Timestamp endAt = *o.endAt;
+  std::map<std::string, core::Timestamp> lastOf;
+  std::size_t history = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    const auto& r = it.report;
+    ASSERT_GE(r.occurredAt, endAt - 72h) << "older than --history-hours";
+    ASSERT_LE(r.occurredAt, endAt);
+    ASSERT_EQ(it.history, r.occurredAt < endAt - 24h) << r.sourceId;
+    auto& last = lastOf[r.source];
+    last = std::max(last, r.occurredAt);
+    if (it.history) {
+      ++history;
+      ASSERT_FALSE(it.publishAt);
+      ASSERT_EQ(i + 1, history) << "a history record after a live one";
+      if (i > 0) {
+        ASSERT_LE(items[i - 1].report.occurredAt, r.occurredAt) << "history not in event order";
+      }
+      ASSERT_EQ(it.offset, std::chrono::duration_cast<std::chrono::milliseconds>(
+                               (r.occurredAt - items.front().report.occurredAt) / 20000));
+    } else {
+      ASSERT_TRUE(it.publishAt);
+      ASSERT_GE(*it.publishAt, r.occurredAt) << "published before it occurs";
+      ASSERT_EQ(*it.publishAt, endAt - std::chrono::duration_cast<std::chrono::milliseconds>((endAt - r.occurredAt) / 1000));
+      if (i > 0 && !items[i - 1].history) {
+        ASSERT_LE(*items[i - 1].publishAt, *it.publishAt);
+      }
+    }
+    ASSERT_EQ(r.id, core::reportIdFor(r.source, r.sourceId));
+    ASSERT_TRUE(r.sourceId.ends_with("~s1"));
+  }
+  EXPECT_GT(history, 0u);
+  EXPECT_LT(history, items.size());
+  // Every sample, Los Angeles' mapped CSV too, ends at --end-at.
+  ASSERT_EQ(lastOf.size(), 3u);
+  for (const auto& [source, last] : lastOf) EXPECT_EQ(last, endAt) << source;
+  EXPECT_TRUE(lastOf.count("csv:los-angeles"));
+  // Real spacing: 10/19/15 09:07 PM and 06:10 PM are 2 h 57 min apart.
+  std::map<std::string, core::Timestamp> at;
+  for (const auto& it : items) at[it.report.sourceId] = it.report.occurredAt;
+  ASSERT_TRUE(at.count("69098992~s1") && at.count("69111676~s1"));
+  EXPECT_EQ(at["69098992~s1"] - at["69111676~s1"], 177min);
+
+  // The two parts add up to the whole.
+  o.part = ReplayPart::history;
+  const auto h = loadReplay(o);
+  o.part = ReplayPart::live;
+  const auto l = loadReplay(o);
+  EXPECT_EQ(h.size(), history);
+  EXPECT_EQ(l.size(), items.size() - history);
+  for (const auto& it : h) ASSERT_TRUE(it.history);
+  for (const auto& it : l) ASSERT_FALSE(it.history);
+}
+
 }  // namespace
 }  // namespace safestream::ingest
