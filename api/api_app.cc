@@ -10,7 +10,7 @@
 #include "api/alert_hub.h"
 #include "api/api_metrics.h"
 #include "api/api_service.h"
-#include "api/city_directory.h"
+#include "api/city_catalog_view.h"
 #include "api/http_server.h"
 #include "api/kafka_report_publisher.h"
 #include "api/postgres_store.h"
@@ -44,7 +44,7 @@ struct ApiApp::Impl {
   RedisAlertHistory history;
   AlertHub hub;
   WebApp web;
-  FileCityDirectory cityDirectory;
+  CatalogCityDirectory cityDirectory;
   RedisAlertListener listener;
   core::ReadinessProber readiness;  // every 2 s; /readyz answers from its last round
   std::unique_ptr<ApiService> service;
@@ -68,7 +68,7 @@ struct ApiApp::Impl {
         idempotency(redis),
         history(redis),
         web(WebAppOptions{c.webRoot, c.webTileUrl, c.webTileAttribution}),
-        cityDirectory(c.cities),
+        cityDirectory(loadApiCities(c.cities)),
         listener(c.redisUrl, hub, &metrics),
         readiness(
             {{"kafka", [kafka = core::KafkaSettings{c.kafkaBootstrap, {}}] {

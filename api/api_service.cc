@@ -389,6 +389,11 @@ void ApiService::listReports(HttpRequest& req, Responder respond) {
   }
   auto q = parseReportQuery(params);
   if (!q) return respond(fromError(q.error()));
+  // As in the statistics: a city the cities file does not know is a typo, not an empty answer.
+  if (q->city && deps_.statsCities && !deps_.statsCities(*q->city)) {
+    return respond(errorResponse(400, "invalid_parameter",
+                                 "unknown city '" + q->city->substr(0, 64) + "' (GET /v1/cities lists them)", "city"));
+  }
   auto page = deps_.reports->query(*q);
   if (!page) return respond(storeError(page.error(), "the report store"));
   if (wantsGeoJson(req)) {

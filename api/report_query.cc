@@ -7,6 +7,7 @@
 
 #include "api/citizen_report.h"
 #include "api/http_types.h"
+#include "core/cities.h"
 #include "core/report_id.h"
 
 namespace safestream::api {
@@ -45,7 +46,7 @@ std::string number(double v) {
 
 core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::string>& params) {
   static const std::set<std::string> kKnown = {"bbox", "near", "radius", "since", "until", "category",
-                                               "source", "limit", "cursor"};
+                                               "source", "city", "limit", "cursor"};
   for (const auto& [k, _] : params) {
     if (!kKnown.count(k)) return makeError("unknown_parameter", "unknown query parameter '" + k.substr(0, 40) + "'", k.substr(0, 40));
   }
@@ -105,6 +106,10 @@ core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::stri
       return makeError("invalid_parameter", "source must be a lower-case source name", "source");
     }
     q.source = *s;
+  }
+  if (auto c = get("city")) {
+    if (!core::isCitySlug(*c)) return makeError("invalid_parameter", "city must be a city id from GET /v1/cities", "city");
+    q.city = *c;
   }
   if (auto l = get("limit")) {
     int v = 0;
@@ -176,6 +181,7 @@ SqlStatement reportSearchSql(const ReportQuery& q, std::optional<core::Timestamp
     where += " AND category = ANY(" + p.add("{" + list + "}") + "::text[])";
   }
   if (q.source) where += " AND source = " + p.add(*q.source);
+  if (q.city) where += " AND city = " + p.add(*q.city);
   if (q.cursor) {
     const std::string at = p.add(core::formatTimestamp(q.cursor->occurredAt));
     const std::string id = p.add(q.cursor->id);

@@ -31,6 +31,7 @@ struct ReportQuery {
   std::optional<core::Timestamp> until;  // exclusive
   std::vector<std::string> categories;   // empty: all
   std::optional<std::string> source;
+  std::optional<std::string> city;       // a city id of GET /v1/cities (reports.city)
   int limit = 100;
   std::optional<ReportCursor> cursor;
 };
@@ -39,7 +40,8 @@ inline constexpr int kMaxReportLimit = 500;
 inline constexpr double kMaxNearRadiusM = 50000;
 
 // Parses bbox=minLon,minLat,maxLon,maxLat | near=lat,lon&radius=m, since,
-// until (RFC 3339), category=a,b, source, limit (1..500), cursor. Unknown
+// until (RFC 3339), category=a,b, source, city (a city id: a lower-case
+// slug; the service checks it against GET /v1/cities), limit (1..500), cursor. Unknown
 // parameters are rejected (a typo must not silently return everything).
 core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::string>& params);
 

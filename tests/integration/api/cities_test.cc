@@ -2,13 +2,17 @@
 // from a cities file naming the shipped boundary files of data/.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
+#include "core/report_id.h"
+#include "core/time.h"
 #include "tests/integration/api/api_client.h"
 #include "tests/support/stack_env.h"
 
@@ -43,9 +47,8 @@ json fileFeatures(const std::string& rel) {
   return json::parse(in)["features"];
 }
 
-TEST(CitiesApi, ListAndBoundariesOfTheShippedFiles) {
-  testing::requireStackEnv("SAFESTREAM_PG_URL");
-  const auto dir = fs::temp_directory_path() / ("safestream-cities-it-" + std::to_string(::getpid()));
+// A cities file naming the shipped Chicago and Austin boundary files.
+std::string writeCitiesFile(const fs::path& dir) {
   fs::create_directories(dir);
   const std::string file = (dir / "cities.json").string();
   std::ofstream(file) << json{{"cities",
@@ -56,6 +59,13 @@ TEST(CitiesApi, ListAndBoundariesOfTheShippedFiles) {
                                  {"boundaries", testing::sourcePath("data/austin_neighborhoods.geojson")},
                                  {"name_property", "neighname"}, {"bbox", {-97.94, 30.07, -97.52, 30.52}}}}}}
                              .dump();
+  return file;
+}
+
+TEST(CitiesApi, ListAndBoundariesOfTheShippedFiles) {
+  testing::requireStackEnv("SAFESTREAM_PG_URL");
+  const auto dir = fs::temp_directory_path() / ("safestream-cities-it-" + std::to_string(::getpid()));
+  const std::string file = writeCitiesFile(dir);
   testing::ApiDaemon api({"--cities", file, "--stats-cache-seconds", "0"});
 
   auto list = httpRequest(api.port(), "GET", "/v1/cities");
@@ -97,6 +107,55 @@ TEST(CitiesApi, ListAndBoundariesOfTheShippedFiles) {
   EXPECT_EQ(json::parse(bad.body)["error"]["field"], "city");
   EXPECT_EQ(httpRequest(api.port(), "GET", "/v1/stats/categories?city=chicago&neighbourhood=hyde%20park").status, 200);
   EXPECT_EQ(httpRequest(api.port(), "GET", "/v1/stats/categories?city=chicago&neighbourhood=Nowhere").status, 400);
+  fs::remove_all(dir);
+}
+
+// GET /v1/reports?city= through the real server on rows of PostgreSQL: only
+// the reports the processor placed in that city (reports.city), checked
+// against the same cities file as the statistics.
+TEST(CitiesApi, ReportsFilteredByCity) {
+  pqxx::connection conn(testing::requireStackEnv("SAFESTREAM_PG_URL"));
+  const auto dir = fs::temp_directory_path() / ("safestream-cities-filter-it-" + std::to_string(::getpid()));
+  testing::ApiDaemon api({"--cities", writeCitiesFile(dir)});
+  const std::string source = "citytest-" + core::randomUuid().substr(0, 8);
+  std::map<std::string, std::set<std::string>> idsOf;  // city ("" for none) -> ids
+  auto insert = [&](const std::string& city, double lat, double lon, int minutesAgo) {
+    const std::string sourceId = core::randomUuid();
+    const std::string id = core::reportIdFor(source, sourceId).value;
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "INSERT INTO reports (id, source, source_id, raw_type, category, severity, description, occurred_at, "
+        "reported_at, lat, lon, city) VALUES ($1, $2, $3, 'THEFT', 'theft', 2, 'city filter test', "
+        "now() - make_interval(mins => $4), now() - make_interval(mins => $4), $5, $6, NULLIF($7, ''))",
+        id, source, sourceId, minutesAgo, lat, lon, city);
+    tx.commit();
+    idsOf[city].insert(id);
+  };
+  insert("chicago", 41.88, -87.63, 10);
+  insert("chicago", 41.79, -87.59, 20);
+  insert("austin", 30.27, -97.74, 15);
+  insert("", 35.0, -90.0, 5);  // in no configured city
+  auto ids = [&](const std::string& query) {
+    auto r = httpRequest(api.port(), "GET", "/v1/reports?source=" + source + query);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    std::set<std::string> out;
+    const json doc = json::parse(r.body);  // kept: the loop below reads into it
+    for (const auto& rep : doc["reports"]) out.insert(rep["id"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(ids("&city=chicago"), idsOf["chicago"]);
+  EXPECT_EQ(ids("&city=austin"), idsOf["austin"]);
+  EXPECT_EQ(ids("").size(), 4u) << "without city= every city and none";
+  // With an area too: the filters combine.
+  EXPECT_EQ(ids("&city=chicago&near=41.88,-87.63&radius=1000").size(), 1u);
+  for (const std::string bad : {"atlantis", "Chicago", "new%20york", ""}) {
+    auto r = httpRequest(api.port(), "GET", "/v1/reports?source=" + source + "&city=" + bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_EQ(json::parse(r.body)["error"]["field"], "city") << bad;
+  }
+  pqxx::work tx(conn);
+  tx.exec_params("DELETE FROM reports WHERE source = $1", source);
+  tx.commit();
   fs::remove_all(dir);
 }
 

@@ -5,6 +5,7 @@
 import { api, optional } from './api.js';
 import { createMap, setCity, bboxParam, heatLevel, cellPixels } from './basemap.js';
 import { categoryPicker } from './categories.js';
+import { serverCities } from './cities.js';
 import {
   el, categoryName, sourceName, placeName, timeIn, ago, sevBadge, dayStart, dayEnd, number, dateInput,
 } from './format.js';
@@ -67,6 +68,9 @@ function showAs(which) {
 function filters() {
   const f = form.elements;
   const q = { category: cats.values(), source: f.source.value };
+  // The chosen city's reports only (a map near a city's edge also shows the
+  // next one); a server without GET /v1/cities knows no city ids.
+  if (serverCities) q.city = ctx.city.id;
   const w = f.window.value;
   if (w === 'custom') {
     q.since = dayStart(f.from.value);
