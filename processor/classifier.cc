@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/result.h"
+#include "processor/rules_csv.h"
 
 namespace safestream::processor {
 namespace {
@@ -17,21 +18,6 @@ constexpr std::string_view kHierarchy[] = {"homicide", "sexual-offense", "robber
                                            "drugs", "fraud", "vandalism", "disturbance", "non-crime", "other"};
 
 bool isVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; }
-
-std::vector<std::string> splitCsvLine(std::string_view line) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    auto comma = line.find(',', start);
-    std::string v(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\r' || v.back() == '\t')) v.pop_back();
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
-    out.push_back(std::move(v));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
 
 // Step 1: lower-case words of letters and digits; digit-only words dropped.
 std::vector<std::string> rawWords(std::string_view text) {
@@ -79,25 +65,9 @@ TextClassifier TextClassifier::parse(std::string_view csv, const std::set<std::s
   TextClassifier t;
   int rank = 0;
   for (auto c : kHierarchy) t.ranks_[std::string(c)] = rank++;
-  std::istringstream in{std::string(csv)};
-  std::string line;
-  int lineNo = 0;
-  bool header = false;
-  while (std::getline(in, line)) {
-    ++lineNo;
-    auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos || line[first] == '#') continue;
-    auto cols = splitCsvLine(line);
-    auto fail = [&](const std::string& why) {
-      throw core::ConfigError(origin + ":" + std::to_string(lineNo) + ": " + why);
-    };
-    if (cols.size() != 6) {
-      fail("expected 6 columns (kind,value,category,severity,weight,origin), got " + std::to_string(cols.size()));
-    }
-    if (!header && cols[0] == "kind") {
-      header = true;
-      continue;
-    }
+  readRulesCsv(csv, origin, 6, "kind,value,category,severity,weight,origin", [&](const RulesRow& row) {
+    const auto& cols = row.cols;
+    auto fail = [&](const std::string& why) { failRulesRow(origin, row.line, why); };
     const std::string& kind = cols[0];
     const std::string& value = cols[1];
     if (value.empty()) fail("a rule needs a value");
@@ -183,7 +153,7 @@ TextClassifier TextClassifier::parse(std::string_view csv, const std::set<std::s
     } else {
       fail("unknown kind '" + kind + "' (phrase, catchall, alias, ignore or nibrs-code)");
     }
-  }
+  });
   return t;
 }
 

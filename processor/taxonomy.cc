@@ -5,28 +5,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "processor/rules_csv.h"
 
 namespace safestream::processor {
-namespace {
-
-std::vector<std::string> splitCsvLine(std::string_view line) {
-  // The taxonomy never quotes: values with commas are not allowed there.
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    auto comma = line.find(',', start);
-    out.emplace_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  for (auto& s : out) {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string foldTypeText(std::string_view text) {
   std::string out;
@@ -52,23 +33,9 @@ Taxonomy Taxonomy::parse(std::string_view csv, const std::string& origin) {
     std::string source, value, category, severity;
   };
   std::vector<Pending> pending;
-  std::istringstream in{std::string(csv)};
-  std::string line;
-  int lineNo = 0;
-  bool header = false;
-  while (std::getline(in, line)) {
-    ++lineNo;
-    auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos || line[first] == '#') continue;
-    auto cols = splitCsvLine(line);
-    auto fail = [&](const std::string& why) {
-      throw core::ConfigError(origin + ":" + std::to_string(lineNo) + ": " + why);
-    };
-    if (cols.size() != 5) fail("expected 5 columns (kind,source,value,category,severity), got " + std::to_string(cols.size()));
-    if (!header && cols[0] == "kind") {
-      header = true;
-      continue;
-    }
+  readRulesCsv(csv, origin, 5, "kind,source,value,category,severity", [&](const RulesRow& row) {
+    const auto& cols = row.cols;
+    auto fail = [&](const std::string& why) { failRulesRow(origin, row.line, why); };
     const std::string& kind = cols[0];
     if (kind == "category") {
       int sev = 0;
@@ -82,16 +49,14 @@ Taxonomy Taxonomy::parse(std::string_view csv, const std::string& origin) {
       t.severity_[cols[3]] = sev;
     } else if (kind == "type" || kind == "code") {
       if (cols[1].empty() || cols[2].empty()) fail("a " + kind + " rule needs a source (or *) and a value");
-      pending.push_back({lineNo, kind == "type" ? Kind::type : Kind::code, cols[1], cols[2], cols[3], cols[4]});
+      pending.push_back({row.line, kind == "type" ? Kind::type : Kind::code, cols[1], cols[2], cols[3], cols[4]});
     } else {
       fail("unknown kind '" + kind + "' (category, type or code)");
     }
-  }
+  });
   // Rules are resolved after every category is declared, so order in the file does not matter.
   for (const auto& p : pending) {
-    auto fail = [&](const std::string& why) {
-      throw core::ConfigError(origin + ":" + std::to_string(p.line) + ": " + why);
-    };
+    auto fail = [&](const std::string& why) { failRulesRow(origin, p.line, why); };
     auto it = t.severity_.find(p.category);
     if (it == t.severity_.end()) fail("unknown category '" + p.category + "'");
     int sev = it->second;
