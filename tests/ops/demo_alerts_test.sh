@@ -3,7 +3,9 @@
 # cities and makes every kind of alert fire, end to end through the real
 # servers: report, digest and surge.
 #   1. a processor and an API of this test (own topic, consumer group, S3
-#      prefix and surge-state prefix, so nothing else's history mixes in);
+#      prefix and surge-state prefix, so nothing else's history mixes in;
+#      the cities' live feeds off, so its reports reach only its own
+#      subscriptions, which it deletes at the end);
 #   2. demo.sh start with its own run folder and env file, compressed: 48 h of
 #      history before the last 24 h of each sample (at 20000x), then those
 #      24 h at 2000x (about 45 s);
@@ -77,7 +79,7 @@ trap cleanup EXIT
 metrics_port=$(free_port)
 "$build/processor/safestream-processor" --raw-topic "$topic" --group-id "ops-demo-$tag" \
   --enriched-topic "ops.demo.$tag.enriched" --dlq-topic "ops.demo.$tag.dlq" --alerts-topic "ops.demo.$tag.alerts" \
-  --s3-prefix "$s3_prefix" --surge-key-prefix "$surge_prefix" --metrics-port "$metrics_port" \
+  --s3-prefix "$s3_prefix" --surge-key-prefix "$surge_prefix" --live-feed-recent-seconds 0 --metrics-port "$metrics_port" \
   >"$work/processor.log" 2>&1 &
 processor_pid=$!
 api_port=$(free_port) api_metrics_port=$(free_port)
