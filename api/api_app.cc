@@ -36,6 +36,7 @@ struct ApiApp::Impl {
   PostgresReportStore reports;
   CachingReportStore reportsCache;
   PostgresSubscriptionStore subscriptions;
+  PostgresDuplicateStore duplicates;
   PostgresStatsStore statsPg;
   RedisPool redis;
   RedisBatcher redisBatcher;
@@ -61,6 +62,7 @@ struct ApiApp::Impl {
         reports(pg),
         reportsCache(reports, clock, std::chrono::milliseconds(c.reportsCacheMs)),
         subscriptions(pg),
+        duplicates(pg),
         statsPg(pg),
         redis(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
         redisBatcher(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
@@ -85,6 +87,7 @@ struct ApiApp::Impl {
     d.publisher = &publisher;
     d.reports = c.reportsCacheMs > 0 ? static_cast<ReportStore*>(&reportsCache) : &reports;
     d.subscriptions = &subscriptions;
+    d.duplicates = &duplicates;
     d.stats = &statsPg;
     d.statsCacheTtl = std::chrono::seconds(c.statsCacheSeconds);
     d.rateLimiter = c.rateLimitPerMinute > 0 ? &limiter : nullptr;

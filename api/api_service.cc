@@ -104,6 +104,17 @@ std::string bearerToken(const HttpRequest& req) {
 
 std::string bodyFingerprint(std::string_view body) { return core::fnv1a64Hex(body); }
 
+std::string duplicateLinksMembers(const DuplicateLinks& links) {
+  auto ref = [](const DuplicateRef& d) {
+    return "{\"id\":" + jsonString(d.id) + ",\"source\":" + (d.source.empty() ? "null" : jsonString(d.source)) +
+           ",\"occurred_at\":" + (d.occurredAt ? jsonString(core::formatTimestamp(*d.occurredAt)) : "null") +
+           ",\"url\":" + jsonString("/v1/reports/" + d.id) + "}";
+  };
+  std::string out = "\"duplicate_of\":" + (links.duplicateOf ? ref(*links.duplicateOf) : "null") + ",\"duplicates\":[";
+  for (std::size_t i = 0; i < links.duplicates.size(); ++i) out += (i ? "," : "") + ref(links.duplicates[i]);
+  return out + "],\"duplicates_more\":" + (links.more ? "true" : "false");
+}
+
 HttpResponse open311Error(int status, std::string_view description) {
   HttpResponse r;
   r.status = status;
@@ -373,12 +384,29 @@ void ApiService::getReport(HttpRequest& req, Responder respond) {
   auto r = deps_.reports->get(id);
   if (!r) return respond(storeError(r.error(), "the report store"));
   if (!*r) return respond(errorResponse(404, "not_found", "no report with id " + id, "id"));
+  // The links are an extra: when they cannot be read the report is still
+  // served, without them (a warning and safestream_api_degraded_total).
+  std::string links;
+  if (deps_.duplicates) {
+    auto l = deps_.duplicates->links(id, kMaxDuplicateLinks);
+    if (l) {
+      links = duplicateLinksMembers(*l);
+    } else {
+      if (deps_.metrics) deps_.metrics->degraded.Increment();
+      core::log::warn("duplicate_links_unavailable", {{"report_id", id}, {"message", l.error().message}});
+    }
+  }
+  // Both renderings end with the closing brace(s) of the object the links join.
   if (wantsGeoJson(req)) {
-    auto out = jsonResponse(200, reportToGeoJson(**r));
+    std::string body = reportToGeoJson(**r);
+    if (!links.empty()) body.insert(body.size() - 2, "," + links);  // into "properties"
+    auto out = jsonResponse(200, std::move(body));
     out.contentType = "application/geo+json";
     return respond(std::move(out));
   }
-  respond(jsonResponse(200, reportToJson(**r)));
+  std::string body = reportToJson(**r);
+  if (!links.empty()) body.insert(body.size() - 1, "," + links);
+  respond(jsonResponse(200, std::move(body)));
 }
 
 void ApiService::listReports(HttpRequest& req, Responder respond) {

@@ -24,6 +24,8 @@ struct ServiceDeps {
   ReportPublisher* publisher = nullptr;
   ReportStore* reports = nullptr;
   SubscriptionStore* subscriptions = nullptr;
+  // null: GET /v1/reports/{id} without duplicate_of / duplicates.
+  DuplicateStore* duplicates = nullptr;
   StatsStore* stats = nullptr;              // null: /v1/stats/* answer 503
   // Rendered /v1/stats/* bodies are reused this long for the same question
   // (one query per concurrent miss); 0: every request queries.
@@ -105,6 +107,14 @@ HttpResponse toOpen311Error(HttpResponse r);
 
 // GET /v1/cities body: {"cities":[{"id","name","zone","bbox":[w,s,e,n],"neighbourhoods":[...]}]}.
 std::string citiesJson(const std::vector<CityView>& cities);
+
+// GET /v1/reports/{id} lists at most this many duplicates of a root (then
+// "duplicates_more": true); a flood at one spot can link thousands.
+inline constexpr int kMaxDuplicateLinks = 20;
+
+// The members GET /v1/reports/{id} adds for `links`, without braces:
+// "duplicate_of":{"id","source","occurred_at","url"}|null,"duplicates":[...],"duplicates_more":bool.
+std::string duplicateLinksMembers(const DuplicateLinks& links);
 
 // FNV-1a 64 of the body, hex: the Idempotency-Key fingerprint.
 std::string bodyFingerprint(std::string_view body);

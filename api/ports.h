@@ -35,6 +35,28 @@ class ReportStore {
   virtual core::Result<ReportPage> query(const ReportQuery& q) = 0;
 };
 
+// Near-duplicate links (reports.duplicate_of, set by the processor's dedupe
+// window: same category, within its radius and time window). A duplicate
+// links to its group's root; a root lists the reports linked to it.
+struct DuplicateRef {
+  std::string id;
+  std::string source;                       // "" when the row is not stored (any more)
+  std::optional<core::Timestamp> occurredAt;
+};
+struct DuplicateLinks {
+  std::optional<DuplicateRef> duplicateOf;  // set when the report is a duplicate
+  std::vector<DuplicateRef> duplicates;     // of a root: oldest first (occurred_at, id)
+  bool more = false;                        // more duplicates than `limit`
+};
+class DuplicateStore {
+ public:
+  virtual ~DuplicateStore() = default;
+  // The links of report `reportId` (none for an unknown id), at most
+  // `limit` duplicates. One statement on reports_duplicate_of_idx (0711),
+  // bounded by the statement timeout.
+  virtual core::Result<DuplicateLinks> links(const std::string& reportId, int limit) = 0;
+};
+
 // The dashboard's statistics: runs statsSql(request) and hands back its rows
 // (columns per kind, see StatsRow). Bounded by the statement timeout.
 class StatsStore {

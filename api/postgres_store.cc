@@ -171,6 +171,43 @@ core::Result<ReportPage> PostgresReportStore::query(const ReportQuery& q) {
   });
 }
 
+PostgresDuplicateStore::PostgresDuplicateStore(PgPool& pool) : pool_(pool) {}
+
+core::Result<DuplicateLinks> PostgresDuplicateStore::links(const std::string& reportId, int limit) {
+  // The report's own link and root first, then limit + 1 of its duplicates
+  // (the extra one says there are more) from the partial index on
+  // duplicate_of, in one round trip. A root that is no longer stored still
+  // gives its id.
+  static const std::string kSql =
+      "WITH me AS (SELECT duplicate_of FROM reports WHERE id = $1::uuid ORDER BY processed_at DESC LIMIT 1), "
+      "root AS (SELECT r.id, r.source, r.occurred_at FROM reports r JOIN me ON r.id = me.duplicate_of "
+      "ORDER BY r.processed_at DESC LIMIT 1), "
+      "dups AS (SELECT id, source, occurred_at FROM reports WHERE duplicate_of = $1::uuid "
+      "ORDER BY occurred_at, id LIMIT $2::int) "
+      "SELECT 0, me.duplicate_of::text, root.source, (extract(epoch from root.occurred_at) * 1000)::bigint "
+      "FROM me LEFT JOIN root ON true WHERE me.duplicate_of IS NOT NULL "
+      "UNION ALL SELECT 1, id::text, source, (extract(epoch from occurred_at) * 1000)::bigint FROM dups";
+  return pool_.impl().run<DuplicateLinks>([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    auto rows = tx.exec_params(kSql, reportId, limit + 1);
+    DuplicateLinks out;
+    for (const auto& row : rows) {
+      DuplicateRef ref;
+      ref.id = row[1].as<std::string>();
+      if (!row[2].is_null()) ref.source = row[2].as<std::string>();
+      if (!row[3].is_null()) ref.occurredAt = core::fromEpochMillis(row[3].as<long long>());
+      if (row[0].as<int>() == 0) {
+        out.duplicateOf = std::move(ref);
+      } else if (static_cast<int>(out.duplicates.size()) == limit) {
+        out.more = true;
+      } else {
+        out.duplicates.push_back(std::move(ref));
+      }
+    }
+    return out;
+  });
+}
+
 PostgresStatsStore::PostgresStatsStore(PgPool& pool) : pool_(pool) {}
 
 core::Result<std::vector<StatsRow>> PostgresStatsStore::stats(const StatsRequest& request) {

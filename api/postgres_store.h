@@ -1,6 +1,6 @@
 #pragma once
-// PostgreSQL adapters (libpqxx): reads of the reports table and the
-// subscriptions table. A small pool of connections, each used by one caller
+// PostgreSQL adapters (libpqxx): reads of the reports table (searches,
+// statistics, duplicate links) and the subscriptions table. A small pool of connections, each used by one caller
 // at a time; statement_timeout bounds every query. Never selects the
 // private columns (contact, raw).
 #include <memory>
@@ -33,6 +33,17 @@ class PostgresReportStore final : public ReportStore {
   explicit PostgresReportStore(PgPool& pool);
   core::Result<std::optional<PublicReport>> get(const std::string& id) override;
   core::Result<ReportPage> query(const ReportQuery& q) override;
+
+ private:
+  PgPool& pool_;
+};
+
+// GET /v1/reports/{id}'s duplicate links; apart from PostgresReportStore so
+// the report searches and this look-up change independently.
+class PostgresDuplicateStore final : public DuplicateStore {
+ public:
+  explicit PostgresDuplicateStore(PgPool& pool);
+  core::Result<DuplicateLinks> links(const std::string& reportId, int limit) override;
 
  private:
   PgPool& pool_;

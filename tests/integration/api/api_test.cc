@@ -355,6 +355,64 @@ TEST_F(ApiTest, ReportsFromPostgresWithKeysetPagesGeoJsonAndNoPrivateFields) {
   pg.cleanup(source);
 }
 
+// duplicate_of as the processor sets it, on rows the test inserted; the API
+// reads both directions from PostgreSQL.
+TEST_F(ApiTest, ReportDetailLinksDuplicatesBothWaysFromPostgres) {
+  PgRows pg;
+  const std::string source = "apitest-" + core::randomUuid().substr(0, 8);
+  auto [lat, lon] = uniquePoint();
+  const std::string root = pg.insert(source, lat, lon, nowRfc3339(40min));
+  const std::string later = pg.insert(source, lat + 0.0002, lon, nowRfc3339(20min));
+  const std::string earlier = pg.insert(source, lat, lon + 0.0002, nowRfc3339(30min));
+  const std::string alone = pg.insert(source, lat + 0.01, lon, nowRfc3339(40min));
+  {
+    pqxx::work tx(pg.conn());
+    tx.exec_params("UPDATE reports SET duplicate_of = $1::uuid WHERE id = ANY($2::uuid[])", root,
+                   "{" + later + "," + earlier + "}");
+    tx.commit();
+  }
+  auto r = get("/v1/reports/" + root);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto d = json::parse(r.body);
+  EXPECT_EQ(d["id"], root);
+  EXPECT_TRUE(d["duplicate_of"].is_null()) << r.body;
+  ASSERT_EQ(d["duplicates"].size(), 2u) << r.body;
+  EXPECT_EQ(d["duplicates"][0]["id"], earlier) << "oldest first";
+  EXPECT_EQ(d["duplicates"][1]["id"], later);
+  EXPECT_EQ(d["duplicates"][0]["source"], source);
+  EXPECT_EQ(d["duplicates"][1]["occurred_at"], json::parse(get("/v1/reports/" + later).body)["occurred_at"]);
+  EXPECT_EQ(d["duplicates_more"], false);
+  EXPECT_EQ(r.body.find("secret"), std::string::npos) << "private field leaked: " << r.body;
+
+  auto dup = json::parse(get("/v1/reports/" + later).body);
+  EXPECT_EQ(dup["duplicate_of"]["id"], root) << dup.dump();
+  EXPECT_EQ(dup["duplicate_of"]["source"], source);
+  EXPECT_EQ(dup["duplicate_of"]["url"], "/v1/reports/" + root);
+  EXPECT_EQ(dup["duplicate_of"]["occurred_at"], d["occurred_at"]);
+  EXPECT_TRUE(dup["duplicates"].empty());
+
+  auto one = json::parse(get("/v1/reports/" + alone).body);
+  EXPECT_TRUE(one["duplicate_of"].is_null());
+  EXPECT_TRUE(one["duplicates"].empty());
+
+  // A root with more duplicates than are listed.
+  {
+    pqxx::work tx(pg.conn());
+    for (int i = 0; i < 22; ++i) {
+      tx.exec_params(
+          "INSERT INTO reports (id, source, source_id, raw_type, category, occurred_at, reported_at, lat, lon, "
+          "duplicate_of) VALUES ($1::uuid, $2, $3, 'THEFT', 'theft', now() - interval '10 minutes', now(), $4, $5, "
+          "$6::uuid)",
+          core::randomUuid(), source, core::randomUuid(), lat, lon, alone);
+    }
+    tx.commit();
+  }
+  auto flood = json::parse(get("/v1/reports/" + alone).body);
+  EXPECT_EQ(flood["duplicates"].size(), 20u);
+  EXPECT_EQ(flood["duplicates_more"], true);
+  pg.cleanup(source);
+}
+
 TEST_F(ApiTest, SubscriptionCrudStoresOnlyTheTokenHash) {
   auto [lat, lon] = uniquePoint();
   auto [id, token] = createSubscription(lat, lon);

@@ -25,6 +25,7 @@ class ServiceTest : public ::testing::Test {
     d.publisher = &publisher_;
     d.reports = &reports_;
     d.subscriptions = &subscriptions_;
+    d.duplicates = &duplicates_;
     d.rateLimiter = &limiter_;
     d.idempotency = &idempotency_;
     d.alerts = &alerts_;
@@ -75,6 +76,7 @@ class ServiceTest : public ::testing::Test {
   testing::FakePublisher publisher_;
   testing::FakeReportStore reports_;
   testing::FakeSubscriptionStore subscriptions_;
+  testing::FakeDuplicateStore duplicates_;
   testing::FakeRateLimiter limiter_;
   testing::FakeIdempotencyStore idempotency_;
   testing::FakeAlertHistory alerts_;
@@ -339,6 +341,62 @@ TEST_F(ServiceTest, RateLimitAnswers429WithRetryAfterAndFailsOpen) {
   EXPECT_TRUE(retryAfter);
   limiter_.down = true;
   EXPECT_EQ(call("POST", "/v1/reports", kGoodReport).status, 202);
+}
+
+TEST_F(ServiceTest, ReportDetailLinksItsDuplicatesBothWays) {
+  auto stored = [&](const std::string& source) {
+    PublicReport p;
+    p.id = core::randomUuid();
+    p.source = source;
+    p.category = "theft";
+    p.occurredAt = p.reportedAt = clock_.t;
+    p.lat = 41.88;
+    p.lon = -87.63;
+    reports_.rows.push_back(p);
+    return p.id;
+  };
+  const std::string root = stored("citizen"), dup = stored("spotcrime"), alone = stored("citizen");
+  duplicates_.rootOf[dup] = root;
+
+  auto rootDoc = json::parse(call("GET", "/v1/reports/" + root).body);
+  ASSERT_TRUE(rootDoc.contains("duplicate_of")) << rootDoc.dump();
+  EXPECT_TRUE(rootDoc["duplicate_of"].is_null());
+  ASSERT_EQ(rootDoc["duplicates"].size(), 1u) << rootDoc.dump();
+  EXPECT_EQ(rootDoc["duplicates"][0]["id"], dup);
+  EXPECT_EQ(rootDoc["duplicates"][0]["source"], "spotcrime");
+  EXPECT_EQ(rootDoc["duplicates"][0]["url"], "/v1/reports/" + dup);
+  EXPECT_EQ(rootDoc["duplicates_more"], false);
+  EXPECT_EQ(rootDoc["id"], root) << "the report's own fields stay";
+
+  auto dupDoc = json::parse(call("GET", "/v1/reports/" + dup).body);
+  EXPECT_EQ(dupDoc["duplicate_of"]["id"], root) << dupDoc.dump();
+  EXPECT_TRUE(dupDoc["duplicate_of"]["occurred_at"].is_null()) << "unknown time is null, not invented";
+  EXPECT_TRUE(dupDoc["duplicates"].empty());
+
+  auto aloneDoc = json::parse(call("GET", "/v1/reports/" + alone).body);
+  EXPECT_TRUE(aloneDoc["duplicate_of"].is_null());
+  EXPECT_TRUE(aloneDoc["duplicates"].empty());
+
+  // GeoJSON: the links are properties of the Feature.
+  auto geo = call("GET", "/v1/reports/" + root, "", {{"accept", "application/geo+json"}});
+  auto geoDoc = json::parse(geo.body);
+  EXPECT_EQ(geoDoc["type"], "Feature");
+  EXPECT_EQ(geoDoc["properties"]["duplicates"][0]["id"], dup) << geo.body;
+
+  // Bounded: a flood at one spot lists kMaxDuplicateLinks and says there are more.
+  for (int i = 0; i < kMaxDuplicateLinks + 5; ++i) duplicates_.rootOf[core::randomUuid()] = alone;
+  auto flood = json::parse(call("GET", "/v1/reports/" + alone).body);
+  EXPECT_EQ(duplicates_.lastLimit, kMaxDuplicateLinks);
+  EXPECT_EQ(flood["duplicates"].size(), static_cast<std::size_t>(kMaxDuplicateLinks));
+  EXPECT_EQ(flood["duplicates_more"], true);
+
+  // The links are an extra: without them the report is still served.
+  duplicates_.fail = true;
+  auto degraded = call("GET", "/v1/reports/" + root);
+  ASSERT_EQ(degraded.status, 200) << degraded.body;
+  auto degradedDoc = json::parse(degraded.body);
+  EXPECT_EQ(degradedDoc["id"], root);
+  EXPECT_FALSE(degradedDoc.contains("duplicates"));
 }
 
 TEST_F(ServiceTest, SubscriptionLifecycleWithHashedToken) {

@@ -36,6 +36,29 @@ class FakeReportStore : public ReportStore {
   std::optional<ReportQuery> lastQuery;
 };
 
+// Links by report id, as the processor would have set duplicate_of.
+class FakeDuplicateStore : public DuplicateStore {
+ public:
+  core::Result<DuplicateLinks> links(const std::string& id, int limit) override {
+    lastLimit = limit;
+    if (fail) return core::makeError("postgres_unreachable", "down", "", true);
+    DuplicateLinks out;
+    if (auto it = rootOf.find(id); it != rootOf.end()) out.duplicateOf = DuplicateRef{it->second, "citizen", std::nullopt};
+    for (const auto& [dup, root] : rootOf) {
+      if (root != id) continue;
+      if (static_cast<int>(out.duplicates.size()) == limit) {
+        out.more = true;
+        break;
+      }
+      out.duplicates.push_back(DuplicateRef{dup, "spotcrime", std::nullopt});
+    }
+    return out;
+  }
+  std::map<std::string, std::string> rootOf;  // duplicate id -> root id
+  bool fail = false;
+  int lastLimit = 0;
+};
+
 class FakeSubscriptionStore : public SubscriptionStore {
  public:
   core::Status create(const core::Subscription& s) override { rows[s.id] = s; return core::okStatus(); }

@@ -206,9 +206,11 @@ function highlight(r) {
 }
 
 let lastFocus = null;
-async function openDetail(id) {
+// `fromDetail`: opened through a duplicate's link inside the detail, so the
+// focus still returns, on close, to where it was before the first detail.
+async function openDetail(id, { fromDetail = false } = {}) {
   const box = document.getElementById('report-detail');
-  lastFocus = document.activeElement;
+  if (!fromDetail || box.hidden) lastFocus = document.activeElement;
   let r = state.reports.find((x) => x.id === id);
   try { r = await api.get(`/v1/reports/${encodeURIComponent(id)}`); } catch (e) { if (!r) { ctx.error(e.message); return; } }
   const zone = r.time_zone || ctx.city.zone;
@@ -224,20 +226,38 @@ async function openDetail(id) {
   if (r.lat != null) rows.push(['Coordinates', `${r.lat.toFixed(5)}, ${r.lon.toFixed(5)}`]);
   document.getElementById('detail-fields').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   document.getElementById('detail-desc').textContent = r.description || '';
-  const dups = [].concat(r.duplicates || [], r.duplicate_of ? [r.duplicate_of] : []);
-  const dupBox = document.getElementById('detail-dups');
-  dupBox.replaceChildren();
-  if (dups.length) {
-    dupBox.append(el('h3', {}, r.duplicate_of ? 'Same incident as' : 'Also reported as'),
-      el('ul', {}, dups.map((d) => {
-        const did = typeof d === 'string' ? d : d.id;
-        return el('li', {}, el('a', { href: `#/map?report=${encodeURIComponent(did)}` }, typeof d === 'string' ? d : `${sourceName(d.source)} · ${timeIn(d.occurred_at, zone)}`));
-      })));
-  }
+  document.getElementById('detail-dups').replaceChildren(...duplicateLinks(r, zone));
   box.hidden = false;
   box.dataset.id = r.id;
   highlight(r);
   document.getElementById('detail-close').focus();
+}
+
+// The processor links near-identical reports of one incident (same
+// category, close in place and time): a duplicate names its group's first
+// report (duplicate_of), which lists the others (duplicates). Each is a link
+// that opens that report's detail here.
+function duplicateLinks(r, zone) {
+  const dups = r.duplicate_of ? [r.duplicate_of] : (r.duplicates || []);
+  if (!dups.length) return [];
+  const label = (d) => {
+    const parts = [d.source ? sourceName(d.source) : 'Report', d.occurred_at ? timeIn(d.occurred_at, zone) : ''];
+    return parts.filter(Boolean).join(' · ');
+  };
+  const items = dups.map((d) => el('li', {}, el('a', {
+    href: `#/map?report=${encodeURIComponent(d.id)}`,
+    dataset: { reportId: d.id },
+    onclick: (e) => {
+      e.preventDefault();
+      history.replaceState(null, '', `#/map?report=${encodeURIComponent(d.id)}`);
+      openDetail(d.id, { fromDetail: true });
+    },
+  }, label(d))));
+  if (r.duplicates_more) items.push(el('li', {}, 'and more'));
+  return [
+    el('h3', {}, r.duplicate_of ? 'Same incident, first reported as' : 'Same incident, also reported as'),
+    el('ul', { class: 'dups' }, items),
+  ];
 }
 
 function closeDetail() {
