@@ -282,12 +282,13 @@ std::vector<std::string> subscriptionValues(pqxx::transaction_base& tx, const co
           s.quietHours ? std::to_string(s.quietHours->startMinute) : "NULL",
           s.quietHours ? std::to_string(s.quietHours->endMinute) : "NULL",
           s.maxPerHour ? std::to_string(*s.maxPerHour) : "NULL",
-          orNull(tx, hood && !s.city.empty(), s.city)};
+          orNull(tx, hood && !s.city.empty(), s.city),
+          s.paused ? "true" : "false"};
 }
 
 const std::vector<std::string> kSubscriptionColumns = {
     "token_hash", "area_type", "center_lat", "center_lon", "radius_m", "neighbourhood", "polygon",
-    "categories", "min_severity", "time_zone", "quiet_start", "quiet_end", "max_per_hour", "city"};
+    "categories", "min_severity", "time_zone", "quiet_start", "quiet_end", "max_per_hour", "city", "paused"};
 
 }  // namespace
 
@@ -313,7 +314,7 @@ core::Result<std::optional<core::Subscription>> PostgresSubscriptionStore::get(c
     pqxx::nontransaction tx(c);
     auto rows = tx.exec_params(
         "SELECT id::text, token_hash, area_type, center_lat, center_lon, radius_m, neighbourhood, polygon::text, "
-        "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour, city "
+        "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour, city, paused "
         "FROM subscriptions WHERE id = $1::uuid",
         id);
     if (rows.empty()) return std::nullopt;
@@ -343,6 +344,7 @@ core::Result<std::optional<core::Subscription>> PostgresSubscriptionStore::get(c
     if (!row[11].is_null() && !row[12].is_null()) s.quietHours = core::QuietHours{row[11].as<int>(), row[12].as<int>()};
     if (!row[13].is_null()) s.maxPerHour = row[13].as<int>();
     if (!row[14].is_null()) s.city = row[14].as<std::string>();
+    s.paused = row[15].as<bool>();
     return s;
   });
 }

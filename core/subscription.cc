@@ -213,7 +213,8 @@ Result<QuietHours> quietHoursFromJson(const json& j) {
 
 Result<Subscription> fromJson(const json& body) {
   if (!body.is_object()) return fieldError("body", "must be a JSON object");
-  if (auto s = rejectUnknown(body, {"area", "categories", "min_severity", "time_zone", "quiet_hours", "max_per_hour"},
+  if (auto s = rejectUnknown(body, {"area", "categories", "min_severity", "time_zone", "quiet_hours", "max_per_hour",
+                                    "paused"},
                              "");
       !s) {
     return s.error();
@@ -295,6 +296,10 @@ Result<Subscription> fromJson(const json& body) {
       return fieldError("max_per_hour", std::to_string(v) + " is outside 1.." + std::to_string(kMaxPerHourLimit));
     }
     sub.maxPerHour = static_cast<int>(v);
+  }
+  if (auto p = body.find("paused"); p != body.end() && !p->is_null()) {
+    if (!p->is_boolean()) return fieldError("paused", "must be true or false");
+    sub.paused = p->get<bool>();
   }
   auto s = validateSubscription(sub);
   if (!s) return s.error();
@@ -440,6 +445,7 @@ std::string subscriptionToJson(const Subscription& sub) {
     out["quiet_hours"] = nullptr;
   }
   out["max_per_hour"] = sub.maxPerHour ? json(*sub.maxPerHour) : json(nullptr);
+  out["paused"] = sub.paused;
   return out.dump();
 }
 

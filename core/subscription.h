@@ -61,6 +61,11 @@ struct Subscription {
   std::string timeZone = "UTC";         // IANA zone for quiet hours
   std::optional<QuietHours> quietHours;
   std::optional<int> maxPerHour;        // throttle; empty: unlimited
+  // Paused on the server ("paused": true): the processor matches it to no
+  // report (no alert, no surge alert) and drops its pending digest. Resuming
+  // does not replay what was skipped: only reports processed after the
+  // resume can alert.
+  bool paused = false;
   bool operator==(const Subscription&) const = default;
 };
 
@@ -78,7 +83,7 @@ bool isAlertCategory(std::string_view category);
 //    "categories": ["theft", "robbery"], "min_severity": 2,
 //    "time_zone": "America/Chicago",
 //    "quiet_hours": {"start": "22:00", "end": "07:00"},   (or "22:00-07:00")
-//    "max_per_hour": 5}
+//    "max_per_hour": 5, "paused": false}
 // Other areas: {"type": "neighbourhood", "city": "chicago", "name": "LOOP"} and
 // {"type": "polygon", "coordinates": [[[lon, lat], ...], ...]} (GeoJSON
 // Polygon coordinates: outer ring first, then holes). Unknown fields are

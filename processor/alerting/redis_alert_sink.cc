@@ -47,10 +47,12 @@ return {3, id}
 )LUA";
 
 // KEYS: digest dedupe, stream, channel, held-back counter, digests-due set
-// ARGV: dedupe ttl, maxlen, digest json without its closing brace, due member
+// ARGV: dedupe ttl, maxlen, digest json without its closing brace, due member,
+//       paused (0/1: the count is dropped, no digest: resuming replays nothing)
 // Returns {0} nothing to send, {1, entry id} sent.
 constexpr const char* kDigestScript = R"LUA(
 redis.call('ZREM', KEYS[5], ARGV[4])
+if ARGV[5] == '1' then redis.call('DEL', KEYS[4]) return {0} end
 local held = tonumber(redis.call('GET', KEYS[4]) or '0')
 if held == 0 then return {0} end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
@@ -293,10 +295,14 @@ core::Status RedisAlertSink::sendDueDigests() {
     } catch (const std::exception&) {
       continue;
     }
+    // Paused since the alerts were held back: no digest (the registry is
+    // current within the listener's poll interval).
+    const auto current = registry_->find(sub);
+    const bool paused = current && current->paused;
     commands.push_back({"EVAL", kDigestScript, "5", dedupeKey(sub, "digest:" + std::to_string(hourMs)),
                         streamKey(sub), liveChannel(sub), heldKey(sub, hourMs), kDigestsDueKey,
                         std::to_string(options_.dedupeTtlSeconds), std::to_string(options_.streamMaxLen),
-                        digestAlertJsonOpen(sub, core::fromEpochMillis(hourMs), now), member.str});
+                        digestAlertJsonOpen(sub, core::fromEpochMillis(hourMs), now), member.str, paused ? "1" : "0"});
   }
   if (commands.empty()) return core::okStatus();
   auto replies = redis_->pipeline(commands);

@@ -11,7 +11,8 @@
 // Throttle: at most max_per_hour alerts per clock hour (UTC hours of the
 // injected clock); the rest are counted in Redis and, once the hour is over,
 // one digest alert says how many were held back (sent by the first write()
-// or flush() after the hour ends). Quiet hours: an alert whose publication
+// or flush() after the hour ends); a subscription paused by then gets no
+// digest and its count is dropped. Quiet hours: an alert whose publication
 // time falls in the subscriber's quiet hours (their time zone) is suppressed,
 // not postponed. Surge alerts: see surge_detector.h; surge state (with each
 // key's watermark) is kept in Redis, so it survives restarts.

@@ -297,6 +297,7 @@ struct SubscriptionIndex::Impl {
   // brute-force path, so they can only disagree through the covering.
   std::optional<Match> test(const Entry& e, const MatchPoint& p, const S2Point& point) const {
     const auto& sub = *e.sub;
+    if (sub.paused) return std::nullopt;  // kept indexed, so resuming is a plain upsert
     if (p.severity < sub.minSeverity) return std::nullopt;
     if (e.categories != 0 && (e.categories & categoryBit(p.category)) == 0) return std::nullopt;
     if (e.categories == 0 && p.category == core::kNonCrimeCategory) return std::nullopt;  // opt-in only
@@ -437,6 +438,7 @@ void SubscriptionIndex::subscriptionsForCell(std::uint64_t cellId, std::string_v
   slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
   for (auto slot : slots) {
     const auto& e = d.entries[slot];
+    if (e.sub->paused) continue;  // no surge alerts while paused either
     if (e.categories != 0 && (e.categories & bit) == 0) continue;
     bool intersects = false;
     switch (e.sub->areaType) {

@@ -10,7 +10,8 @@
 // covering is kept for the surge audience (subscriptionsForCell). The candidates then pass an exact test (great-circle
 // distance for circles, S2 point-in-polygon for polygons, the report's
 // enriched neighbourhood name for neighbourhoods) and the category and
-// severity filters. Quiet hours and the throttle are delivery decisions (they
+// severity filters. A paused subscription stays indexed but matches nothing
+// (neither reports nor surges) until an upsert resumes it. Quiet hours and the throttle are delivery decisions (they
 // depend on the clock and on Redis state) and live in the sink.
 //
 // Threading: not synchronised; SubscriptionRegistry guards one with a lock.

@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kChannel = "safestream_subscriptions";
 constexpr const char* kSelect =
     "SELECT id::text, area_type, center_lat, center_lon, radius_m, neighbourhood, polygon::text, "
-    "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour, city "
+    "array_to_json(categories)::text, min_severity, time_zone, quiet_start, quiet_end, max_per_hour, city, paused "
     "FROM subscriptions";
 
 std::string withConnectTimeout(const std::string& url) {
@@ -61,6 +61,7 @@ std::optional<core::Subscription> fromRow(const pqxx::row& row) {
   if (!row[10].is_null() && !row[11].is_null()) s.quietHours = core::QuietHours{row[10].as<int>(), row[11].as<int>()};
   if (!row[12].is_null()) s.maxPerHour = row[12].as<int>();
   if (!row[13].is_null()) s.city = row[13].as<std::string>();
+  s.paused = row[14].as<bool>();
   return s;
 }
 

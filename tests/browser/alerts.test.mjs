@@ -106,12 +106,28 @@ test('an alert for a drawn circle arrives live, and a dropped connection resumes
   await screenshot(phone, 'alerts-phone');
   assert.deepEqual(problemsOf(phone), []);
 
-  // Manage: pause, then delete; the server forgets it.
+  // Manage: pause (on the server), which a reload still shows; resume; then
+  // delete, and the server forgets it.
+  const serverPaused = async () => (await (await fetch(`${otherApi.url}/v1/subscriptions/${subId}`,
+    { headers: { Authorization: `Bearer ${token}` } })).json()).paused;
+  assert.equal(await serverPaused(), false);
   await phone.waitForSelector(`#subs-list li[data-id="${subId}"] button[data-action=pause]`);
   await phone.click(`#subs-list li[data-id="${subId}"] button[data-action=pause]`);
+  await waitFor(async () => (await serverPaused()) === true, { what: 'paused on the server' });
   await waitFor(async () => (await phone.evaluate(() => JSON.parse(localStorage.getItem('safestream.subscriptions.v1'))[0].paused)) === true,
     { what: 'paused', timeout: 5000 }).catch(async (e) => { await screenshot(phone, 'alerts-pause-failed-phone'); throw e; });
   await waitFor(async () => (await connState(phone, subId)) === 'paused', { what: 'the live feed paused' });
+  await phone.waitForSelector(`#subs-list li[data-id="${subId}"][data-paused=true] button[data-action=resume]`);
+  assert.equal(await phone.evaluate(() => document.activeElement?.dataset.action), 'resume', 'focus stays on the (now Resume) button');
+  await phone.reload({ waitUntil: 'load' });
+  await phone.waitForFunction(() => document.body.dataset.ready === 'true' && document.body.dataset.view === 'alerts');
+  await phone.waitForSelector(`#subs-list li[data-id="${subId}"][data-paused=true] button[data-action=resume]`, { timeout: 15000 });
+  assert.match(await phone.$eval(`#subs-list li[data-id="${subId}"] .sub-state`, (p) => p.textContent), /^Paused/);
+  await screenshot(phone, 'alerts-paused-phone');
+  await phone.click(`#subs-list li[data-id="${subId}"] button[data-action=resume]`);
+  await waitFor(async () => (await serverPaused()) === false, { what: 'resumed on the server' });
+  await phone.waitForSelector(`#subs-list li[data-id="${subId}"][data-paused=false] button[data-action=pause]`);
+  await waitFor(async () => (await connState(phone, subId)) === 'live', { what: 'the live feed running again' });
   await phone.waitForSelector(`#subs-list li[data-id="${subId}"] button[data-action=delete]`);
   await phone.click(`#subs-list li[data-id="${subId}"] button[data-action=delete]`);
   await waitFor(async () => (await fetch(`${otherApi.url}/v1/subscriptions/${subId}`, { headers: { Authorization: `Bearer ${token}` } })).status === 404,

@@ -323,6 +323,56 @@ TEST(AlertSink, QuietHoursSuppressAndThrottleHoldsBackWithOneDigest) {
   for (const auto& s : {quiet, noisy, awake}) deleteSubscription(h.pgUrl, s.id);
 }
 
+void setPaused(const std::string& pgUrl, const std::string& id, bool paused) {
+  pqxx::connection c(pgUrl);
+  pqxx::work tx(c);
+  tx.exec_params("UPDATE subscriptions SET paused = $2, updated_at = now() WHERE id = $1::uuid", id, paused);
+  tx.commit();
+}
+
+TEST(AlertSink, PausedSubscriptionGetsNoAlertNoDigestAndResumingReplaysNothing) {
+  Harness h;
+  const auto start = core::parseTimestamp("2026-03-10T13:20:00Z").value();
+  h.clock.set(start);
+  SubRow sub;
+  sub.center = randomPlace();
+  sub.maxPerHour = 1;
+  SubRow witness;  // same place, never paused: shows each report was matched
+  witness.center = sub.center;
+  for (const auto& s : {sub, witness}) insertSubscription(h.pgUrl, s);
+  ASSERT_TRUE(testing::waitUntil([&] { return h.registry->find(sub.id) && h.registry->find(witness.id); }, 5000ms));
+
+  // Before the pause: one alert, and one held back for the 13:00 digest.
+  const auto first = report(offset(sub.center, 10, 0), start - 1min);
+  h.write({first, report(offset(sub.center, 400, 0), start - 1min)});
+  ASSERT_EQ(streamAlerts(h.redis, sub.id).size(), 1u);
+  EXPECT_EQ(counterValue(h.metrics.throttled), 1);
+
+  setPaused(h.pgUrl, sub.id, true);
+  ASSERT_TRUE(testing::waitUntil([&] { auto s = h.registry->find(sub.id); return s && s->paused; }, 5000ms))
+      << "the pause did not reach the processor's index";
+  const auto skipped = report(offset(sub.center, 100, 100), start);
+  h.write({skipped});
+  EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a paused subscription got an alert";
+  EXPECT_EQ(streamAlerts(h.redis, witness.id).size(), 3u) << "the report was matched for the other subscription";
+
+  // The hour ends while paused: its digest is dropped, not sent.
+  h.clock.set(start + 41min);
+  ASSERT_TRUE(h.sink->flush(5s).ok());
+  EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a paused subscription got a digest";
+
+  setPaused(h.pgUrl, sub.id, false);
+  ASSERT_TRUE(testing::waitUntil([&] { auto s = h.registry->find(sub.id); return s && !s->paused; }, 5000ms));
+  ASSERT_TRUE(h.sink->flush(5s).ok());
+  const auto next = report(offset(sub.center, -100, 0), start + 45min);
+  h.write({next});
+  auto alerts = streamAlerts(h.redis, sub.id);
+  ASSERT_EQ(alerts.size(), 2u) << "after resuming: the next report only";
+  EXPECT_EQ(alerts[0]["report_id"], first.id.value);
+  EXPECT_EQ(alerts[1]["report_id"], next.id.value) << "nothing skipped while paused is replayed, no late digest";
+  for (const auto& s : {sub, witness}) deleteSubscription(h.pgUrl, s.id);
+}
+
 // The surge counts of one (cell, category), summed over its buckets, as the
 // sink stored them in Redis.
 long long storedSurgeCount(core::RedisClient& redis, const std::string& prefix, core::GeoPoint where,

@@ -259,6 +259,43 @@ TEST(SubscriptionIndex, SurgeAudienceIntersectsTheCell) {
   EXPECT_EQ(got, (std::set<std::string>{"small-inside", "big"}));
 }
 
+TEST(SubscriptionIndex, PausedMatchesNothingUntilResumed) {
+  SubscriptionIndex index(chicago());
+  const core::GeoPoint c{41.8781, -87.6298};
+  const std::uint64_t cell = S2CellId(S2LatLng::FromDegrees(c.lat, c.lon)).parent(13).id();
+  auto paused = circle("paused", c, 1000);
+  paused.paused = true;
+  ASSERT_TRUE(index.upsert(paused).ok());
+  ASSERT_TRUE(index.upsert(circle("on", c, 1000)).ok());
+  core::Subscription hood;
+  hood.id = "paused-hood";
+  hood.areaType = core::AreaType::neighbourhood;
+  hood.city = "chicago";
+  hood.neighbourhood = "LOOP";
+  hood.paused = true;
+  ASSERT_TRUE(index.upsert(hood).ok());
+  EXPECT_EQ(index.size(), 3u) << "a paused subscription stays indexed";
+  ASSERT_TRUE(index.find("paused") && index.find("paused")->paused);
+
+  const MatchPoint p{destination(c, 1.0, 100), "theft", 3, "LOOP", "chicago"};
+  EXPECT_EQ(matchIds(index, p), (std::set<std::string>{"on"}));
+  std::vector<Match> brute;
+  index.matchBruteForce(p, brute);
+  EXPECT_EQ(ids(brute), (std::set<std::string>{"on"}));
+  std::vector<std::shared_ptr<const core::Subscription>> audience;
+  index.subscriptionsForCell(cell, "theft", audience);
+  std::set<std::string> got;
+  for (const auto& s : audience) got.insert(s->id);
+  EXPECT_EQ(got, (std::set<std::string>{"on"})) << "no surge alert for a paused subscription";
+
+  // Resuming is the listener's upsert of the row with paused = false.
+  paused.paused = false;
+  ASSERT_TRUE(index.upsert(paused).ok());
+  hood.paused = false;
+  ASSERT_TRUE(index.upsert(hood).ok());
+  EXPECT_EQ(matchIds(index, p), (std::set<std::string>{"on", "paused", "paused-hood"}));
+}
+
 // The property: for random subscriptions and random reports, the index and
 // a scan of every subscription return exactly the same set.
 TEST(SubscriptionIndex, PropertyIndexAgreesWithBruteForce) {

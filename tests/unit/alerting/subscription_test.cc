@@ -126,11 +126,18 @@ TEST(SubscriptionRequest, JsonRoundTrip) {
   auto a = parseSubscriptionRequest(R"({"area": {"type": "polygon", "coordinates": [
       [[-87.70, 41.90], [-87.60, 41.90], [-87.60, 41.95], [-87.70, 41.90]]]},
       "categories": ["arson"], "min_severity": 3, "time_zone": "America/Chicago",
-      "quiet_hours": "23:00-06:15", "max_per_hour": 2})");
+      "quiet_hours": "23:00-06:15", "max_per_hour": 2, "paused": true})");
   ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_TRUE(a->paused);
   auto b = parseSubscriptionRequest(core::subscriptionToJson(*a));
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ(*a, *b);
+  auto c = parseSubscriptionRequest(R"({"area": {"type": "circle", "lat": 41.9, "lon": -87.6, "radius_m": 500}})");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->paused) << "a new subscription is not paused";
+  auto d = parseSubscriptionRequest(R"({"area": {"type": "circle", "lat": 41.9, "lon": -87.6, "radius_m": 500}, "paused": 1})");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().field, "paused");
   auto rings = core::parsePolygonJson(core::polygonToJson(a->polygon));
   ASSERT_TRUE(rings.ok());
   EXPECT_EQ(*rings, a->polygon);

@@ -399,6 +399,26 @@ TEST_F(ServiceTest, ReportDetailLinksItsDuplicatesBothWays) {
   EXPECT_FALSE(degradedDoc.contains("duplicates"));
 }
 
+TEST_F(ServiceTest, PauseIsStoredShownAndResumable) {
+  auto [id, token] = createSubscription();
+  auto auth = std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
+  EXPECT_EQ(json::parse(call("GET", "/v1/subscriptions/" + id, "", auth).body)["paused"], false);
+  auto paused = call("PATCH", "/v1/subscriptions/" + id, R"({"paused":true})", auth);
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(json::parse(paused.body)["paused"], true);
+  EXPECT_TRUE(subscriptions_.rows[id].paused);
+  EXPECT_EQ(subscriptions_.rows[id].radiusM, 1500) << "pausing keeps the rest";
+  EXPECT_EQ(json::parse(call("GET", "/v1/subscriptions/" + id, "", auth).body)["paused"], true);
+  // Another change keeps the pause; only "paused" ends it.
+  ASSERT_EQ(call("PATCH", "/v1/subscriptions/" + id, R"({"min_severity":3})", auth).status, 200);
+  EXPECT_TRUE(subscriptions_.rows[id].paused);
+  expectJsonError(call("PATCH", "/v1/subscriptions/" + id, R"({"paused":"yes"})", auth), 400, "invalid_field",
+                  "paused must be a boolean");
+  EXPECT_TRUE(subscriptions_.rows[id].paused);
+  ASSERT_EQ(call("PATCH", "/v1/subscriptions/" + id, R"({"paused":false})", auth).status, 200);
+  EXPECT_FALSE(subscriptions_.rows[id].paused);
+}
+
 TEST_F(ServiceTest, SubscriptionLifecycleWithHashedToken) {
   auto [id, token] = createSubscription();
   ASSERT_TRUE(core::isUuid(id));

@@ -285,7 +285,14 @@ function describeFilters(s) {
   return parts.join(' · ');
 }
 
+// After a re-render, focus goes back to the control the user pressed
+// (the list is rebuilt, so the old element is gone): {id, action}.
+let pendingFocus = null;
+// Renders overlap (each change event starts one): only the newest is shown.
+let renderGen = 0;
+
 async function renderList() {
+  const gen = ++renderGen;
   const list = document.getElementById('subs-list');
   const mine = subscriptions.all();
   document.getElementById('subs-empty').hidden = mine.length > 0;
@@ -294,16 +301,20 @@ async function renderList() {
     try { remote = await api.get(`/v1/subscriptions/${s.id}`, { token: s.token }); } catch (e) {
       gone = e instanceof ApiError && [401, 403, 404].includes(e.status);
     }
+    // The server's pause is the truth (it may have been set on another
+    // device); this browser's copy only stops the live feed meanwhile.
+    const paused = remote ? remote.paused === true : !!s.paused;
+    if (remote && paused !== !!s.paused) subscriptions.update(s.id, { paused });
     const title = remote ? describe(remote) : s.label || 'Subscription';
-    const li = el('li', { dataset: { id: s.id } },
+    const li = el('li', { dataset: { id: s.id, paused: String(paused) } },
       el('h3', {}, title),
       el('p', {}, remote ? describeFilters(remote) : gone ? 'This subscription no longer exists on the server.' : 'Could not be read just now.'),
-      el('p', {}, s.paused ? 'Live alerts paused in this browser.' : 'Live alerts on.'));
+      el('p', { class: 'sub-state' }, paused ? 'Paused: no alerts and no digest until you resume. Nothing is sent later for the time paused.' : 'Alerts on.'));
     const row = el('div', { class: 'row' });
     if (remote) {
       row.append(
-        el('button', { type: 'button', class: 'secondary', 'data-action': s.paused ? 'resume' : 'pause', 'aria-label': `${s.paused ? 'Resume' : 'Pause'} alerts for ${title}`,
-          onclick: () => subscriptions.update(s.id, { paused: !s.paused }) }, s.paused ? 'Resume' : 'Pause'),
+        el('button', { type: 'button', class: 'secondary', 'data-action': paused ? 'resume' : 'pause', 'aria-label': `${paused ? 'Resume' : 'Pause'} alerts for ${title}`,
+          onclick: (e) => setPaused(s.id, !paused, e.currentTarget) }, paused ? 'Resume' : 'Pause'),
         el('button', { type: 'button', class: 'secondary', 'data-action': 'change', 'aria-label': `Change alerts for ${title}`, onclick: () => startEditing(s.id, remote) }, 'Change'));
     }
     row.append(el('button', { type: 'button', class: 'danger', 'data-action': gone ? 'forget' : 'delete', 'aria-label': `${gone ? 'Forget' : 'Delete'} alerts for ${title}`,
@@ -311,7 +322,28 @@ async function renderList() {
     li.append(row);
     return li;
   }));
+  if (gen !== renderGen) return;
   list.replaceChildren(...items);
+  if (pendingFocus) {
+    const b = list.querySelector(`li[data-id="${pendingFocus.id}"] button[data-action=${pendingFocus.action}]`);
+    if (b) { b.focus(); pendingFocus = null; }
+  }
+}
+
+// Pause or resume on the server (PATCH {"paused"}): the processor then
+// sends this subscription nothing until it is resumed.
+async function setPaused(id, paused, button) {
+  const s = subscriptions.get(id);
+  if (!s) return;
+  button.disabled = true;
+  try {
+    const updated = await api.patch(`/v1/subscriptions/${id}`, { paused }, { token: s.token });
+    pendingFocus = { id, action: updated.paused ? 'resume' : 'pause' };
+    subscriptions.update(id, { paused: updated.paused === true });  // re-renders the list
+  } catch (e) {
+    button.disabled = false;
+    ctx.error(e.message);
+  }
 }
 
 async function remove(id, gone) {

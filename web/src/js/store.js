@@ -1,7 +1,8 @@
 // Subscriptions kept in this browser (localStorage): id, token (shown once
-// by the API, so this is the only copy the page has), a label, whether the
-// live feed is paused here, and the cursor of the last alert seen so the
-// feed resumes after it without a gap.
+// by the API, so this is the only copy the page has), a label, a copy of
+// the server's pause ("paused" of GET /v1/subscriptions/{id}: the live feed
+// is stopped meanwhile), and the cursor of the last alert seen so the feed
+// resumes after it without a gap.
 const KEY = 'safestream.subscriptions.v1';
 
 function read() {
