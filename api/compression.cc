@@ -2,7 +2,11 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
+
+#include "api/static_files.h"
 
 namespace safestream::api {
 
@@ -24,6 +28,44 @@ std::string gzipCompress(std::string_view data, int level) {
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
   out.resize(written);
   return out;
+}
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+bool isJson(std::string_view contentType) {
+  std::string ct = lower(contentType.substr(0, contentType.find(';')));
+  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
+  return ct == "application/json" || ct == "application/geo+json";
+}
+std::string* findHeader(HttpResponse& r, std::string_view name) {
+  for (auto& [k, v] : r.headers) {
+    if (lower(k) == name) return &v;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool gzipJsonResponse(std::string_view acceptEncoding, HttpResponse& r, std::size_t minBytes, int level) {
+  // An ETag names one representation; such routes encode themselves
+  // (GET /v1/cities/{id}/boundaries keeps a gzipped copy with its own tag).
+  if (r.body.size() < minBytes || !isJson(r.contentType) || findHeader(r, "content-encoding") || findHeader(r, "etag")) {
+    return false;
+  }
+  if (auto* vary = findHeader(r, "vary")) {
+    if (lower(*vary).find("accept-encoding") == std::string::npos) *vary += ", Accept-Encoding";
+  } else {
+    r.headers.emplace_back("Vary", "Accept-Encoding");
+  }
+  if (!acceptsGzip(acceptEncoding)) return false;
+  std::string gz = gzipCompress(r.body, level);
+  if (gz.size() >= r.body.size()) return false;
+  r.body = std::move(gz);
+  r.headers.emplace_back("Content-Encoding", "gzip");
+  return true;
 }
 
 }  // namespace safestream::api

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <pqxx/pqxx>
+#include <zlib.h>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -356,6 +357,25 @@ TEST_F(ApiTest, ReportsFromPostgresWithKeysetPagesGeoJsonAndNoPrivateFields) {
   pg.cleanup(source);
 }
 
+std::string gunzip(const std::string& in) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  inflateEnd(&z);
+  EXPECT_EQ(rc, Z_STREAM_END) << "not a complete gzip stream";
+  return out;
+}
+
 // duplicate_of as the processor sets it, on rows the test inserted; the API
 // reads both directions from PostgreSQL.
 TEST_F(ApiTest, ReportDetailLinksDuplicatesBothWaysFromPostgres) {
@@ -411,6 +431,38 @@ TEST_F(ApiTest, ReportDetailLinksDuplicatesBothWaysFromPostgres) {
   auto flood = json::parse(get("/v1/reports/" + alone).body);
   EXPECT_EQ(flood["duplicates"].size(), 20u);
   EXPECT_EQ(flood["duplicates_more"], true);
+  pg.cleanup(source);
+}
+
+TEST_F(ApiTest, JsonAnswersAreGzippedWhenAcceptedAndWorthIt) {
+  PgRows pg;
+  const std::string source = "apitest-" + core::randomUuid().substr(0, 8);
+  auto [lat, lon] = uniquePoint();
+  for (int i = 0; i < 30; ++i) pg.insert(source, lat + i * 0.0001, lon, nowRfc3339(std::chrono::minutes(5 + i)));
+  const std::string page = "/v1/reports?near=" + std::to_string(lat) + "," + std::to_string(lon) + "&radius=2000&source=" + source;
+  auto plain = get(page);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.header("content-encoding"), "");
+  EXPECT_EQ(plain.header("vary"), "Accept-Encoding") << "caches must keep the two forms apart";
+  ASSERT_GT(plain.body.size(), 5000u);
+  auto gz = get(page, {{"accept-encoding", "gzip, deflate, br"}});
+  ASSERT_EQ(gz.status, 200);
+  EXPECT_EQ(gz.header("content-encoding"), "gzip");
+  EXPECT_EQ(gz.header("vary"), "Accept-Encoding");
+  EXPECT_EQ(gz.header("content-type"), "application/json");
+  EXPECT_LT(gz.body.size() * 3, plain.body.size()) << gz.body.size() << " of " << plain.body.size();
+  EXPECT_EQ(gunzip(gz.body), plain.body);
+  std::cout << "[ measure  ] a page of 30 reports: " << plain.body.size() << " bytes, " << gz.body.size()
+            << " gzipped\n";
+  // GeoJSON too; q=0 refuses; a small answer is not worth it.
+  auto geo = get(page, {{"accept-encoding", "gzip"}, {"accept", "application/geo+json"}});
+  EXPECT_EQ(geo.header("content-encoding"), "gzip");
+  EXPECT_EQ(json::parse(gunzip(geo.body))["type"], "FeatureCollection");
+  EXPECT_EQ(get(page, {{"accept-encoding", "gzip;q=0"}}).header("content-encoding"), "");
+  auto small = get("/v1/web-config", {{"accept-encoding", "gzip"}});
+  ASSERT_EQ(small.status, 200);
+  EXPECT_EQ(small.header("content-encoding"), "");
+  EXPECT_TRUE(json::accept(small.body));
   pg.cleanup(source);
 }
 

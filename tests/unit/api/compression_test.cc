@@ -1,0 +1,141 @@
+#include "api/compression.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+#include "api/api_service.h"
+#include "core/report_id.h"
+#include "tests/unit/api/fakes.h"
+
+namespace safestream::api {
+namespace {
+
+std::string gunzip(const std::string& in) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[16384];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  inflateEnd(&z);
+  EXPECT_EQ(rc, Z_STREAM_END);
+  return out;
+}
+
+std::string header(const HttpResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+HttpResponse jsonOf(std::size_t bytes) {
+  HttpResponse r;
+  r.body = "{\"pad\":\"" + std::string(bytes > 10 ? bytes - 10 : 0, 'a') + "\"}";
+  return r;
+}
+
+TEST(JsonGzip, LargeJsonIsGzippedWhenAccepted) {
+  auto r = jsonOf(5000);
+  const std::string body = r.body;
+  EXPECT_TRUE(gzipJsonResponse("gzip, deflate, br", r));
+  EXPECT_EQ(header(r, "Content-Encoding"), "gzip");
+  EXPECT_EQ(header(r, "Vary"), "Accept-Encoding");
+  EXPECT_LT(r.body.size(), body.size() / 10);
+  EXPECT_EQ(gunzip(r.body), body);
+
+  auto geo = jsonOf(5000);
+  geo.contentType = "application/geo+json; charset=utf-8";
+  EXPECT_TRUE(gzipJsonResponse("gzip", geo));
+}
+
+TEST(JsonGzip, LeftAloneWhenNotAcceptedSmallNotJsonOrEncoded) {
+  auto refused = jsonOf(5000);
+  EXPECT_FALSE(gzipJsonResponse("gzip;q=0, identity", refused));
+  EXPECT_EQ(header(refused, "Content-Encoding"), "");
+  EXPECT_EQ(header(refused, "Vary"), "Accept-Encoding") << "the answer still depends on the header";
+  auto none = jsonOf(5000);
+  EXPECT_FALSE(gzipJsonResponse("", none));
+
+  auto small = jsonOf(kMinJsonGzipBytes - 1);
+  EXPECT_FALSE(gzipJsonResponse("gzip", small));
+  EXPECT_EQ(header(small, "Vary"), "");
+  auto edge = jsonOf(kMinJsonGzipBytes);
+  EXPECT_TRUE(gzipJsonResponse("gzip", edge));
+
+  auto yaml = jsonOf(5000);
+  yaml.contentType = "application/yaml";
+  EXPECT_FALSE(gzipJsonResponse("gzip", yaml));
+
+  auto encoded = jsonOf(5000);
+  encoded.headers.emplace_back("Content-Encoding", "gzip");
+  const std::string before = encoded.body;
+  EXPECT_FALSE(gzipJsonResponse("gzip", encoded));
+  EXPECT_EQ(encoded.body, before) << "never compressed twice";
+
+  auto tagged = jsonOf(5000);
+  tagged.headers.emplace_back("ETag", "\"abc\"");
+  EXPECT_FALSE(gzipJsonResponse("gzip", tagged)) << "an ETag names the identity form";
+}
+
+TEST(JsonGzip, AnExistingVaryIsExtended) {
+  auto r = jsonOf(5000);
+  r.headers.emplace_back("vary", "Origin");
+  gzipJsonResponse("gzip", r);
+  EXPECT_EQ(header(r, "vary"), "Origin, Accept-Encoding");
+}
+
+// Through the service: a page of reports is gzipped for a browser, not for a
+// client that does not ask; errors and small answers stay plain.
+TEST(JsonGzip, ServiceCompressesPagesOfReports) {
+  testing::FakeReportStore reports;
+  testing::FixedClock clock;
+  for (int i = 0; i < 100; ++i) {
+    PublicReport p;
+    p.id = core::randomUuid();
+    p.source = "citizen";
+    p.category = "theft";
+    p.description = "bicycle taken from the rack";
+    p.occurredAt = p.reportedAt = clock.t;
+    p.lat = 41.88;
+    p.lon = -87.63;
+    reports.rows.push_back(p);
+  }
+  ServiceDeps deps;
+  deps.reports = &reports;
+  deps.clock = &clock;
+  ApiService service(deps);
+  auto call = [&](std::map<std::string, std::string> headers, const std::string& path, const std::string& query) {
+    HttpRequest req;
+    req.method = "GET";
+    req.path = path;
+    req.query = query;
+    req.headers = std::move(headers);
+    HttpResponse out;
+    service.handle(req, [&](HttpResponse r) { out = std::move(r); });
+    return out;
+  };
+  auto plain = call({}, "/v1/reports", "limit=100");
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(header(plain, "Content-Encoding"), "");
+  auto gz = call({{"accept-encoding", "gzip"}}, "/v1/reports", "limit=100");
+  ASSERT_EQ(gz.status, 200);
+  EXPECT_EQ(header(gz, "Content-Encoding"), "gzip");
+  EXPECT_EQ(header(gz, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(gunzip(gz.body), plain.body);
+  auto error = call({{"accept-encoding", "gzip"}}, "/v1/reports", "limit=0");
+  EXPECT_EQ(error.status, 400);
+  EXPECT_EQ(header(error, "Content-Encoding"), "");
+  EXPECT_TRUE(nlohmann::json::accept(error.body));
+}
+
+}  // namespace
+}  // namespace safestream::api
