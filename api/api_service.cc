@@ -11,6 +11,7 @@
 #include "api/api_metrics.h"
 #include "api/citizen_report.h"
 #include "api/compression.h"
+#include "api/geo_simplify.h"
 #include "api/static_files.h"
 #include "api/web_app.h"
 #include "core/fingerprint.h"
@@ -136,7 +137,9 @@ HttpResponse toOpen311Error(HttpResponse r) {
   return out;
 }
 
-ApiService::ApiService(ServiceDeps deps) : deps_(std::move(deps)) {
+ApiService::ApiService(ServiceDeps deps)
+    : deps_(std::move(deps)),
+      simplifiedBoundaries_(deps_.clock ? *deps_.clock : systemClock_, std::chrono::hours(24 * 365), 128) {
   if (!deps_.clock) deps_.clock = &systemClock_;
   if (deps_.statsCacheTtl.count() > 0) statsBodies_ = std::make_unique<AnswerCache<std::string>>(*deps_.clock, deps_.statsCacheTtl);
   auto bind = [this](void (ApiService::*fn)(HttpRequest&, Responder)) {
@@ -641,6 +644,22 @@ void ApiService::listCities(HttpRequest&, Responder respond) {
 
 void ApiService::cityBoundaries(HttpRequest& req, Responder respond) {
   const auto& id = req.pathParams["id"];
+  std::map<std::string, std::string> params;
+  std::string bad;
+  if (!parseQuery(req.query, params, bad)) return respond(errorResponse(400, "invalid_parameter", "malformed query string"));
+  int simplify = 0;
+  if (params.count("simplify")) {
+    const auto& v = params["simplify"];
+    for (int t : kSimplifyTolerancesM) {
+      if (v == std::to_string(t)) simplify = t;
+    }
+    if (simplify == 0) {
+      std::string allowed;
+      for (int t : kSimplifyTolerancesM) allowed += (allowed.empty() ? "" : ", ") + std::to_string(t);
+      return respond(errorResponse(400, "invalid_parameter",
+                                   "simplify must be one of these tolerances in metres: " + allowed, "simplify"));
+    }
+  }
   const CityBoundaries* b = deps_.cities ? deps_.cities->boundaries(id) : nullptr;
   if (!b) {
     bool known = false;
@@ -651,6 +670,27 @@ void ApiService::cityBoundaries(HttpRequest& req, Responder respond) {
                                  known ? "city " + id + " has no neighbourhood boundaries"
                                        : "no city " + id.substr(0, 64) + " (GET /v1/cities lists them)",
                                  "id"));
+  }
+  // Simplified once per (city, tolerance), then served like the original.
+  std::shared_ptr<const CityBoundaries> simplified;
+  if (simplify > 0) {
+    auto s = simplifiedBoundaries_.get(id + "|" + std::to_string(simplify),
+                                       [&]() -> core::Result<std::shared_ptr<const CityBoundaries>> {
+                                         auto text = simplifyFeatureCollection(b->geojson, simplify);
+                                         if (!text) return text.error();
+                                         auto out = std::make_shared<CityBoundaries>();
+                                         out->etag = b->etag.substr(0, b->etag.size() - 1) + "-s" +
+                                                     std::to_string(simplify) + "\"";
+                                         out->gzip = gzipCompress(*text);
+                                         out->geojson = std::move(*text);
+                                         return std::shared_ptr<const CityBoundaries>(std::move(out));
+                                       });
+    if (!s) {
+      core::log::error("boundaries_not_simplified", {{"city", id}, {"message", s.error().message}});
+      return respond(errorResponse(500, "internal", "internal error"));
+    }
+    simplified = std::move(*s);
+    b = simplified.get();
   }
   // About 2 MB of GeoJSON per city: served from memory, gzipped once, revalidated by ETag.
   const bool gzip = !b->gzip.empty() && acceptsGzip(req.header("accept-encoding"));

@@ -5,6 +5,7 @@
 //
 // Threading: handle() is called from the server's worker pool, concurrently.
 // The responder may run on a Kafka delivery thread (POST /v1/reports).
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,9 @@ class ApiService {
   // Rendering a heatmap of ~600 cells cost more than serving it, so the
   // cache keeps the finished JSON.
   std::unique_ptr<AnswerCache<std::string>> statsBodies_;
+  // Simplified boundaries by (city, tolerance): computed once (~0.2 s for
+  // Austin), kept for the process's life (7 tolerances x the cities).
+  AnswerCache<std::shared_ptr<const CityBoundaries>> simplifiedBoundaries_;
   Router router_;
 };
 
@@ -107,6 +111,12 @@ HttpResponse toOpen311Error(HttpResponse r);
 
 // GET /v1/cities body: {"cities":[{"id","name","zone","bbox":[w,s,e,n],"neighbourhoods":[...]}]}.
 std::string citiesJson(const std::vector<CityView>& cities);
+
+// GET /v1/cities/{id}/boundaries?simplify=<metres>: one of these tolerances.
+// A fixed few, so every answer is computed once (~0.2 s for Austin's 2.4 MB)
+// and stays cached: free values would let a client make the server simplify
+// again on every request.
+inline constexpr std::array<int, 7> kSimplifyTolerancesM{1, 2, 5, 10, 20, 50, 100};
 
 // GET /v1/reports/{id} lists at most this many duplicates of a root (then
 // "duplicates_more": true); a flood at one spot can link thousands.

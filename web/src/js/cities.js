@@ -33,13 +33,19 @@ export function loadWebConfig() {
   return configPromise;
 }
 
+// The base map's boundaries, simplified by the server to this tolerance
+// (metres): under 3 pixels at street zoom, none at city zoom, and Chicago's
+// 738 KB (gzipped) become 23 KB (docs/api.md, Cities).
+export const BOUNDARY_SIMPLIFY_M = 5;
+
 // GeoJSON FeatureCollection of the city's neighbourhoods, or null (also
 // for the built-in list, whose cities the server does not know).
 export async function loadBoundaries(cityId) {
   await loadCities();
   if (!serverCities) return null;
   if (!boundaries.has(cityId)) {
-    boundaries.set(cityId, optional(api.get(`/v1/cities/${encodeURIComponent(cityId)}/boundaries`)).catch(() => null));
+    boundaries.set(cityId, optional(api.get(`/v1/cities/${encodeURIComponent(cityId)}/boundaries`,
+      { query: { simplify: BOUNDARY_SIMPLIFY_M } })).catch(() => null));
   }
   return boundaries.get(cityId);
 }
