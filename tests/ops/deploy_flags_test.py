@@ -16,6 +16,7 @@ comparing what they use with what the built binaries print in --help:
 
 Usage: deploy_flags_test.py BUILD_DIR
 """
+import fnmatch
 import os
 import re
 import shlex
@@ -216,6 +217,78 @@ def check_dockerfile(build):
     return stages, daemon_stages
 
 
+def dockerignore_allows(path):
+    """True when deploy/docker/Dockerfile.dockerignore lets `path` into the
+    build context (the last matching rule wins; "!" lets in)."""
+    allowed = True
+    for raw in open(os.path.join(ROOT, "deploy/docker/Dockerfile.dockerignore"), encoding="utf-8"):
+        rule = raw.strip()
+        if not rule or rule.startswith("#"):
+            continue
+        neg = rule.startswith("!")
+        pat = rule.lstrip("!").rstrip("/")
+        if pat == "**" or path == pat or path.startswith(pat + "/") or fnmatch.fnmatchcase(path, pat):
+            allowed = neg
+    return allowed
+
+
+def cmake_inputs():
+    """Paths (relative to the repository root) that configuring the build
+    reads: the CMakeLists.txt of every add_subdirectory() reached from the
+    top-level one (tests/ aside: the image is built without tests), and the
+    files those name through ${PROJECT_SOURCE_DIR} outside quotes (sources,
+    file(READ))."""
+    needed, queue, seen = {"CMakeLists.txt"}, [""], set()
+    while queue:
+        d = queue.pop()
+        if d in seen:
+            continue
+        seen.add(d)
+        text = open(os.path.join(ROOT, d, "CMakeLists.txt"), encoding="utf-8").read()
+        # Comments and quoted strings (compile definitions naming run-time
+        # defaults such as deploy/cities.json) are not read at configure.
+        text = re.sub(r"#[^\n]*", "", text)
+        text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+        for m in re.finditer(r"add_subdirectory\(\s*(\S+)", text):
+            arg = m.group(1).rstrip(")")
+            sub = arg.replace("${PROJECT_SOURCE_DIR}/", "") if "${PROJECT_SOURCE_DIR}" in arg else os.path.join(d, arg)
+            sub = os.path.normpath(sub)
+            if sub == "tests" or sub.startswith("tests/"):
+                continue
+            needed.add(os.path.join(sub, "CMakeLists.txt"))
+            queue.append(sub)
+        for m in re.finditer(r"\$\{PROJECT_SOURCE_DIR\}/([\w./-]+)", text):
+            p = m.group(1)
+            if os.path.isfile(os.path.join(ROOT, p)):
+                needed.add(p)
+    return needed
+
+
+def check_build_context(stages):
+    """The build stage has what configuring reads, and the context lets it in:
+    an image build that misses a folder fails at cmake's configure step."""
+    build = stages.get("build")
+    check(build is not None, "Dockerfile: no stage named build")
+    if build is None:
+        return
+    sources = []
+    for c in build["copies"]:
+        parts = [p for p in c.split() if not p.startswith("--")]
+        if "--from=" not in c and len(parts) >= 2:
+            sources += [p.rstrip("/") for p in parts[:-1]]
+    for path in sorted(cmake_inputs()):
+        check(any(path == s or path.startswith(s + "/") for s in sources),
+              f"Dockerfile stage build: configuring reads {path}, which no COPY brings in")
+    for name, s in stages.items():
+        for c in s["copies"]:
+            parts = [p for p in c.split() if not p.startswith("--")]
+            if "--from=" in c or len(parts) < 2:
+                continue
+            for src in parts[:-1]:
+                check(dockerignore_allows(src.rstrip("/")),
+                      f"Dockerfile stage {name}: COPY {src} is left out of the context by Dockerfile.dockerignore")
+
+
 # ---- docker-compose.yml ---------------------------------------------------------
 def check_compose(build, stages, daemon_stages):
     path = os.path.join(ROOT, "deploy/docker-compose.yml")
@@ -340,6 +413,7 @@ def main():
         raise SystemExit("usage: deploy_flags_test.py BUILD_DIR")
     build = os.path.abspath(sys.argv[1])
     stages, daemon_stages = check_dockerfile(build)
+    check_build_context(stages)
     check_compose(build, stages, daemon_stages)
     check_systemd(build)
     finish()
