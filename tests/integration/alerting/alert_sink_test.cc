@@ -351,15 +351,16 @@ TEST(AlertSink, PausedSubscriptionGetsNoAlertNoDigestAndResumingReplaysNothing) 
   setPaused(h.pgUrl, sub.id, true);
   ASSERT_TRUE(testing::waitUntil([&] { auto s = h.registry->find(sub.id); return s && s->paused; }, 5000ms))
       << "the pause did not reach the processor's index";
-  const auto skipped = report(offset(sub.center, 100, 100), start);
-  h.write({skipped});
-  EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a paused subscription got an alert";
-  EXPECT_EQ(streamAlerts(h.redis, witness.id).size(), 3u) << "the report was matched for the other subscription";
-
   // The hour ends while paused: its digest is dropped, not sent.
   h.clock.set(start + 41min);
   ASSERT_TRUE(h.sink->flush(5s).ok());
   EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a paused subscription got a digest";
+  // A report in the new hour (a fresh throttle budget, so only the pause can
+  // keep it back).
+  const auto skipped = report(offset(sub.center, 100, 100), start + 41min);
+  h.write({skipped});
+  EXPECT_EQ(streamAlerts(h.redis, sub.id).size(), 1u) << "a paused subscription got an alert";
+  EXPECT_EQ(streamAlerts(h.redis, witness.id).size(), 3u) << "the report was matched for the other subscription";
 
   setPaused(h.pgUrl, sub.id, false);
   ASSERT_TRUE(testing::waitUntil([&] { auto s = h.registry->find(sub.id); return s && !s->paused; }, 5000ms));
