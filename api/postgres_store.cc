@@ -5,6 +5,7 @@
 #include <array>
 #include <sstream>
 
+#include "api/s2_cells.h"
 #include "core/fingerprint.h"
 #include "core/log.h"
 
@@ -136,6 +137,17 @@ pqxx::result execParams(pqxx::transaction_base& tx, const std::string& sql, cons
 constexpr std::array<std::chrono::hours, 3> kSearchWindows{std::chrono::hours(24 * 7), std::chrono::hours(24 * 40),
                                                            std::chrono::hours(24 * 400)};
 
+// A search without an upper end (no cursor, no until) still gets one, so
+// that the partitions made for the coming months (and the default one) are
+// pruned at plan time: the processor refuses reports more than 24 h in the
+// future (core::DecodeOptions::maxFuture), so none lies beyond this.
+constexpr std::chrono::hours kFutureHorizon{48};
+
+// Cells of the covering for the area-first search: each is one index range
+// scan (over every monthly partition), so few; the covering is a superset
+// of the area, rows are then tested exactly.
+constexpr int kCoverCells = 8;
+
 }  // namespace
 
 core::Result<ReportPage> PostgresReportStore::query(const ReportQuery& q) {
@@ -150,11 +162,27 @@ core::Result<ReportPage> PostgresReportStore::query(const ReportQuery& q) {
       lowers.emplace_back(lower);
     }
     lowers.emplace_back(std::nullopt);
+    std::optional<core::Timestamp> horizon;
+    if (!q.cursor && !q.until) horizon = top + kFutureHorizon;
     pqxx::result rows;
-    for (const auto& lower : lowers) {
-      const SqlStatement sql = reportSearchSql(q, lower);
+    for (std::size_t i = 0; i < lowers.size(); ++i) {
+      const SqlStatement sql = reportSearchSql(q, lowers[i], horizon);
       rows = execParams(tx, sql.text, sql.params);
-      if (static_cast<int>(rows.size()) > q.limit) break;
+      if (static_cast<int>(rows.size()) > q.limit || !lowers[i]) break;
+      if (q.bbox || q.near) {
+        // A place with fewer than limit + 1 reports in the first window has
+        // few in all (at that rate about 100 a week): wider windows, time
+        // first, would read the whole city's entries to find them; area
+        // first reads just the place's. Measured on 1,000,000 rows: an empty
+        // bbox over the lake took 1.2 s time first.
+        const auto ranges = q.bbox ? coverBox(*q.bbox, kCoverCells) : coverCircle(*q.near, kCoverCells);
+        std::vector<std::pair<std::int64_t, std::int64_t>> cells;
+        cells.reserve(ranges.size());
+        for (const auto& r : ranges) cells.emplace_back(r.min, r.max);
+        const SqlStatement area = reportAreaSearchSql(q, cells, horizon);
+        rows = execParams(tx, area.text, area.params);
+        break;
+      }
     }
     ReportPage page;
     for (const auto& row : rows) {

@@ -144,36 +144,63 @@ std::string exact(double v) {
 }
 }  // namespace
 
-SqlStatement reportSearchSql(const ReportQuery& q, std::optional<core::Timestamp> lowerBound) {
+namespace {
+
+// The parts of both search shapes: the WHERE of the key step, the time
+// bounds again for the row step, the row step's columns.
+struct SearchParts {
   Params p;
-  std::string sql =
-      "SELECT id::text, source, category, severity, description, "
-      "(extract(epoch from occurred_at) * 1000)::bigint, (extract(epoch from reported_at) * 1000)::bigint, "
-      "lat, lon, address, neighbourhood, time_zone";
-  std::string where = " WHERE duplicate_of IS NULL";
+  std::string where, rowBounds, select;
+};
+
+SearchParts searchParts(const ReportQuery& q, std::optional<core::Timestamp> lowerBound,
+                        std::optional<core::Timestamp> upperBound) {
+  SearchParts out;
+  Params& p = out.p;
+  // Two steps. The inner query finds the keys of the newest matches using
+  // only columns of an index: reports_map_idx (schemas/sql/0710: (occurred_at,
+  // id) INCLUDE (lat, lon, category, source) WHERE duplicate_of IS NULL),
+  // time first, so PostgreSQL answers it with a backward index-only scan
+  // that tests the area on the index entries and stops at limit + 1; or
+  // reports_map_cell_idx (0711: the same by cell_l16), area first. The
+  // outer query then reads just those rows by primary key. Reading each
+  // candidate row to test its lat/lon cost ~1,600 heap pages for the 101
+  // newest downtown reports of 1,000,000.
+  std::string& where = out.where;
+  where = " WHERE duplicate_of IS NULL";
+  std::string latP, lonP;
   if (q.near) {
-    const std::string lat = p.add(exact(q.near->lat)) + "::float8";
-    const std::string lon = p.add(exact(q.near->lon)) + "::float8";
-    const std::string distance = "(2 * 6371008.8 * asin(least(1, sqrt(power(sin(radians(lat - " + lat +
-                                 ") / 2), 2) + cos(radians(" + lat + ")) * cos(radians(lat)) * power(sin(radians(lon - " +
-                                 lon + ") / 2), 2)))))";
-    sql += ", " + distance + " AS distance_m";
-    // Bounding box first (index-friendly, cheap), then the exact distance.
+    latP = p.add(exact(q.near->lat)) + "::float8";
+    lonP = p.add(exact(q.near->lon)) + "::float8";
+  }
+  auto distance = [&](const std::string& t) {
+    return "(2 * 6371008.8 * asin(least(1, sqrt(power(sin(radians(" + t + "lat - " + latP + ") / 2), 2) + cos(radians(" +
+           latP + ")) * cos(radians(" + t + "lat)) * power(sin(radians(" + t + "lon - " + lonP + ") / 2), 2)))))";
+  };
+  if (q.near) {
+    // Bounding box first (cheap on the index entry), then the exact distance.
     const auto box = boxAround(*q.near);
     const std::string s = p.add(exact(box.minLat)), n = p.add(exact(box.maxLat));
     const std::string w = p.add(exact(box.minLon)), e = p.add(exact(box.maxLon));
     const std::string r = p.add(exact(q.near->radiusM));
     where += " AND lat BETWEEN " + s + "::float8 AND " + n + "::float8 AND lon BETWEEN " + w + "::float8 AND " + e +
-             "::float8 AND " + distance + " <= " + r + "::float8";
+             "::float8 AND " + distance("") + " <= " + r + "::float8";
   }
   if (q.bbox) {
     const std::string s = p.add(exact(q.bbox->minLat)), n = p.add(exact(q.bbox->maxLat));
     const std::string w = p.add(exact(q.bbox->minLon)), e = p.add(exact(q.bbox->maxLon));
     where += " AND lat BETWEEN " + s + "::float8 AND " + n + "::float8 AND lon BETWEEN " + w + "::float8 AND " + e + "::float8";
   }
-  if (q.since) where += " AND occurred_at >= " + p.add(core::formatTimestamp(*q.since)) + "::timestamptz";
-  if (lowerBound) where += " AND occurred_at >= " + p.add(core::formatTimestamp(*lowerBound)) + "::timestamptz";
-  if (q.until) where += " AND occurred_at < " + p.add(core::formatTimestamp(*q.until)) + "::timestamptz";
+  // The time bounds go on both steps: PostgreSQL prunes the monthly
+  // partitions of each side at plan time only from the side's own
+  // conditions. Without them on the row look-up, every request planned all
+  // ~30 partitions there (61 ms of planning against 1 ms of execution,
+  // measured on a fresh connection; 1 ms against 0.6 ms on a warm one).
+  std::vector<std::string> bounds;  // "<op> $n::timestamptz"
+  if (q.since) bounds.push_back(">= " + p.add(core::formatTimestamp(*q.since)) + "::timestamptz");
+  if (lowerBound) bounds.push_back(">= " + p.add(core::formatTimestamp(*lowerBound)) + "::timestamptz");
+  if (q.until) bounds.push_back("< " + p.add(core::formatTimestamp(*q.until)) + "::timestamptz");
+  if (upperBound) bounds.push_back("< " + p.add(core::formatTimestamp(*upperBound)) + "::timestamptz");
   if (!q.categories.empty()) {
     // Taxonomy words ([a-z-]), validated by parseReportQuery: a plain array literal.
     std::string list;
@@ -186,9 +213,57 @@ SqlStatement reportSearchSql(const ReportQuery& q, std::optional<core::Timestamp
     const std::string at = p.add(core::formatTimestamp(q.cursor->occurredAt));
     const std::string id = p.add(q.cursor->id);
     where += " AND (occurred_at, id) < (" + at + "::timestamptz, " + id + "::uuid)";
+    bounds.push_back("<= " + at + "::timestamptz");
   }
-  sql += " FROM reports" + where + " ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1);
-  return SqlStatement{std::move(sql), std::move(p.values)};
+  std::string& rowBounds = out.rowBounds;
+  for (const auto& b : bounds) {
+    where += " AND occurred_at " + b;
+    rowBounds += " AND r.occurred_at " + b;
+  }
+  std::string& sql = out.select;
+  sql = "SELECT r.id::text, r.source, r.category, r.severity, r.description, "
+        "(extract(epoch from r.occurred_at) * 1000)::bigint, (extract(epoch from r.reported_at) * 1000)::bigint, "
+        "r.lat, r.lon, r.address, r.neighbourhood, r.time_zone";
+  if (q.near) sql += ", " + distance("r.") + " AS distance_m";
+  return out;
+}
+
+std::string rowStep(const SearchParts& parts) {
+  return ") k JOIN reports r ON r.id = k.id AND r.occurred_at = k.occurred_at" + parts.rowBounds +
+         " ORDER BY k.occurred_at DESC, k.id DESC";
+}
+
+}  // namespace
+
+SqlStatement reportSearchSql(const ReportQuery& q, std::optional<core::Timestamp> lowerBound,
+                             std::optional<core::Timestamp> upperBound) {
+  SearchParts parts = searchParts(q, lowerBound, upperBound);
+  std::string sql = parts.select + " FROM (SELECT id, occurred_at FROM reports" + parts.where +
+                    " ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1) + rowStep(parts);
+  return SqlStatement{std::move(sql), std::move(parts.p.values)};
+}
+
+SqlStatement reportAreaSearchSql(const ReportQuery& q, const std::vector<std::pair<std::int64_t, std::int64_t>>& cellRanges,
+                                 std::optional<core::Timestamp> upperBound) {
+  SearchParts parts = searchParts(q, std::nullopt, upperBound);
+  std::string branches;
+  for (const auto& [lo, hi] : cellRanges) {
+    const std::string a = parts.p.add(std::to_string(lo));
+    const std::string b = parts.p.add(std::to_string(hi));
+    branches += std::string(branches.empty() ? "" : " UNION ALL ") + "SELECT id, occurred_at FROM reports" + parts.where +
+                " AND cell_l16 BETWEEN " + a + "::bigint AND " + b + "::bigint";
+  }
+  if (branches.empty()) branches = "SELECT id, occurred_at FROM reports WHERE false";
+  std::string sql = parts.select + " FROM (SELECT id, occurred_at FROM (" + branches +
+                    ") u ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1) + rowStep(parts);
+  return SqlStatement{std::move(sql), std::move(parts.p.values)};
+}
+
+std::string reportsCacheKey(const ReportQuery& q) {
+  const auto sql = reportSearchSql(q);
+  std::string key = sql.text;
+  for (const auto& p : sql.params) key += "\n" + p;
+  return key;
 }
 
 std::string encodeCursor(const ReportCursor& c) { return std::to_string(core::toEpochMillis(c.occurredAt)) + "_" + c.id; }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -167,6 +168,64 @@ TEST(StatsParse, ComparisonWindows) {
   EXPECT_EQ(core::formatTimestamp(*d->filter.until), "2026-12-01T12:34:00Z");
   EXPECT_EQ(core::formatTimestamp(*d->filter.since), "2025-12-01T12:34:00Z");
   EXPECT_EQ(core::formatTimestamp(d->previousSince), "2024-12-01T12:34:00Z");
+}
+
+TEST(ReportSearchSql, ValuesOnlyInParametersAndTimeBoundsOnBothSteps) {
+  auto q = parseReportQuery({{"bbox", "-87.66,41.87,-87.62,41.9"},
+                             {"since", "2026-11-01T00:00:00Z"},
+                             {"category", "theft"},
+                             {"source", "chicago"},
+                             {"cursor", "1764547200000_00000000-0000-5000-8000-000000000001"}});
+  ASSERT_TRUE(q);
+  const auto lower = core::parseTimestamp("2026-11-20T00:00:00Z");
+  const auto sql = reportSearchSql(*q, *lower, std::nullopt);
+  for (const char* v : {"-87.66", "41.87", "theft", "chicago", "2026", "00000000-0000"}) {
+    EXPECT_EQ(sql.text.find(v), std::string::npos) << v << " in " << sql.text;
+  }
+  // Keys from the index-only step, rows by primary key, the partitions of
+  // both pruned by the same bounds (since, the window's lower end, the cursor).
+  EXPECT_NE(sql.text.find("FROM (SELECT id, occurred_at FROM reports WHERE duplicate_of IS NULL"), std::string::npos) << sql.text;
+  EXPECT_NE(sql.text.find("JOIN reports r ON r.id = k.id AND r.occurred_at = k.occurred_at"), std::string::npos) << sql.text;
+  for (const char* b : {"occurred_at >= $", "occurred_at <= $"}) {
+    const auto first = sql.text.find(b);
+    ASSERT_NE(first, std::string::npos) << b;
+    EXPECT_NE(sql.text.find(std::string("r.") + b), std::string::npos) << b << " in " << sql.text;
+  }
+  EXPECT_NE(sql.text.find("LIMIT 101"), std::string::npos);
+  for (std::size_t i = 1; i <= sql.params.size(); ++i) {
+    EXPECT_NE(sql.text.find("$" + std::to_string(i)), std::string::npos) << i;
+  }
+  EXPECT_EQ(sql.text.find("$" + std::to_string(sql.params.size() + 1)), std::string::npos);
+  // A horizon bounds a search without an upper end.
+  const auto horizon = core::parseTimestamp("2026-12-03T00:00:00Z");
+  const auto open = reportSearchSql(*parseReportQuery({{"near", "41.88,-87.63"}}), std::nullopt, *horizon);
+  EXPECT_NE(open.text.find("r.occurred_at < $"), std::string::npos) << open.text;
+  EXPECT_NE(open.text.find("AS distance_m"), std::string::npos);
+  EXPECT_EQ(open.params.back(), "2026-12-03T00:00:00Z");
+}
+
+TEST(ReportSearchSql, AreaFirstScansEachCoveringRange) {
+  auto q = parseReportQuery({{"bbox", "-87.59375,41.875,-87.5625,41.90625"}, {"category", "theft"}});
+  ASSERT_TRUE(q);
+  const auto ranges = coverBox(*q->bbox, 8);
+  ASSERT_FALSE(ranges.empty());
+  std::vector<std::pair<std::int64_t, std::int64_t>> cells;
+  for (const auto& r : ranges) cells.emplace_back(r.min, r.max);
+  const auto sql = reportAreaSearchSql(*q, cells, *core::parseTimestamp("2026-12-03T00:00:00Z"));
+  std::size_t branches = 0;
+  for (auto pos = sql.text.find("cell_l16 BETWEEN $"); pos != std::string::npos; pos = sql.text.find("cell_l16 BETWEEN $", pos + 1)) {
+    ++branches;
+  }
+  EXPECT_EQ(branches, cells.size()) << sql.text;
+  EXPECT_EQ(sql.text.find(std::to_string(cells.front().first)), std::string::npos);  // ids are parameters
+  EXPECT_NE(std::find(sql.params.begin(), sql.params.end(), std::to_string(cells.front().first)), sql.params.end());
+  EXPECT_NE(sql.text.find("ORDER BY occurred_at DESC, id DESC LIMIT 101"), std::string::npos) << sql.text;
+  EXPECT_NE(sql.text.find("JOIN reports r ON r.id = k.id"), std::string::npos);
+  for (std::size_t i = 1; i <= sql.params.size(); ++i) EXPECT_NE(sql.text.find("$" + std::to_string(i)), std::string::npos) << i;
+  EXPECT_EQ(sql.text.find("$" + std::to_string(sql.params.size() + 1)), std::string::npos);
+  // The covering holds the whole bbox: a point inside is in one of its ranges.
+  const auto inside = static_cast<std::int64_t>(cellIdAt(41.89, -87.58, 16));
+  EXPECT_TRUE(std::any_of(cells.begin(), cells.end(), [&](const auto& r) { return r.first <= inside && inside <= r.second; }));
 }
 
 TEST(StatsSql, RequestValuesOnlyInParameters) {
