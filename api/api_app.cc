@@ -16,7 +16,6 @@
 #include "api/postgres_store.h"
 #include "api/redis_alert_listener.h"
 #include "api/redis_state.h"
-#include "api/stats_cache.h"
 #include "api/web_app.h"
 #include "core/admin_server.h"
 #include "core/kafka.h"
@@ -34,7 +33,6 @@ struct ApiApp::Impl {
   KafkaReportPublisher publisher;
   PgPool pg;
   PostgresReportStore reports;
-  CachingReportStore reportsCache;
   PostgresSubscriptionStore subscriptions;
   PostgresDuplicateStore duplicates;
   PostgresStatsStore statsPg;
@@ -60,7 +58,6 @@ struct ApiApp::Impl {
         publisher(producer, c.topic),
         pg(c.pgUrl, c.pgStatementTimeoutMs),
         reports(pg),
-        reportsCache(reports, clock, std::chrono::milliseconds(c.reportsCacheMs)),
         subscriptions(pg),
         duplicates(pg),
         statsPg(pg),
@@ -85,7 +82,8 @@ struct ApiApp::Impl {
             std::chrono::seconds(2)) {
     ServiceDeps d;
     d.publisher = &publisher;
-    d.reports = c.reportsCacheMs > 0 ? static_cast<ReportStore*>(&reportsCache) : &reports;
+    d.reports = &reports;
+    d.reportsCacheTtl = std::chrono::milliseconds(c.reportsCacheMs);
     d.subscriptions = &subscriptions;
     d.duplicates = &duplicates;
     d.stats = &statsPg;

@@ -58,8 +58,8 @@ ApiConfig parseApiConfig(int argc, char** argv) {
                   "Alerts queued for a WebSocket client that does not read before it is closed with 1008")
       ->check(CLI::Range(1, 1000000));
   core::addOption(app, "--reports-cache-ms", c.reportsCacheMs, "SAFESTREAM_API_REPORTS_CACHE_MS",
-                  "How long an answer of GET /v1/reports (bbox=, near=, ...) is reused for the same query; 0: off "
-                  "(a new report then shows on the next request)")
+                  "How long an answer of GET /v1/reports (bbox=, near=, ...) is reused for the same search; a "
+                  "processed report shows on the map at most this much later; 0: off (it shows on the next request)")
       ->check(CLI::Range(0, 60000));
   core::addOption(app, "--stats-cache-seconds", c.statsCacheSeconds, "SAFESTREAM_API_STATS_CACHE_SECONDS",
                   "How long an answer of /v1/stats/* is reused for the same question; 0: every request queries PostgreSQL")

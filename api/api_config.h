@@ -26,7 +26,7 @@ struct ApiConfig {
   int pgStatementTimeoutMs = 5000;
   int wsPingSeconds = 15;
   int wsMaxQueue = 256;
-  int reportsCacheMs = 0;      // GET /v1/reports searches reused this long; 0: off
+  int reportsCacheMs = 1000;   // GET /v1/reports searches reused this long (a new report shows within it); 0: off
   int statsCacheSeconds = 30;  // answers of /v1/stats/* are kept this long; 0: always ask PostgreSQL
   // The web app served at "/": the build output of web/ (see parseApiConfig
   // for the default); a folder without index.html is fine (404 JSON at "/").

@@ -142,6 +142,7 @@ ApiService::ApiService(ServiceDeps deps)
       simplifiedBoundaries_(deps_.clock ? *deps_.clock : systemClock_, std::chrono::hours(24 * 365), 128) {
   if (!deps_.clock) deps_.clock = &systemClock_;
   if (deps_.statsCacheTtl.count() > 0) statsBodies_ = std::make_unique<AnswerCache<std::string>>(*deps_.clock, deps_.statsCacheTtl);
+  if (deps_.reportsCacheTtl.count() > 0) reportBodies_ = std::make_unique<AnswerCache<std::string>>(*deps_.clock, deps_.reportsCacheTtl);
   auto bind = [this](void (ApiService::*fn)(HttpRequest&, Responder)) {
     return [this, fn](HttpRequest& req, Responder respond) { (this->*fn)(req, std::move(respond)); };
   };
@@ -432,14 +433,18 @@ void ApiService::listReports(HttpRequest& req, Responder respond) {
     return respond(errorResponse(400, "invalid_parameter",
                                  "unknown city '" + q->city->substr(0, 64) + "' (GET /v1/cities lists them)", "city"));
   }
-  auto page = deps_.reports->query(*q);
-  if (!page) return respond(storeError(page.error(), "the report store"));
-  if (wantsGeoJson(req)) {
-    auto out = jsonResponse(200, pageToGeoJson(*page));
-    out.contentType = "application/geo+json";
-    return respond(std::move(out));
-  }
-  respond(jsonResponse(200, pageToJson(*page)));
+  const bool geo = wantsGeoJson(req);
+  auto compute = [&]() -> core::Result<std::string> {
+    auto page = deps_.reports->query(*q);
+    if (!page) return page.error();
+    return geo ? pageToGeoJson(*page) : pageToJson(*page);
+  };
+  // The rendered body is what is reused, as for the statistics.
+  auto body = reportBodies_ ? reportBodies_->get((geo ? "geo\n" : "json\n") + reportsCacheKey(*q), compute) : compute();
+  if (!body) return respond(storeError(body.error(), "the report store"));
+  auto out = jsonResponse(200, std::move(*body));
+  if (geo) out.contentType = "application/geo+json";
+  respond(std::move(out));
 }
 
 void ApiService::createSubscription(HttpRequest& req, Responder respond) {

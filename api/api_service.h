@@ -31,6 +31,10 @@ struct ServiceDeps {
   // Rendered /v1/stats/* bodies are reused this long for the same question
   // (one query per concurrent miss); 0: every request queries.
   std::chrono::milliseconds statsCacheTtl{0};
+  // Rendered GET /v1/reports search bodies (bbox=, near=, ...) are reused
+  // this long for the same search (one query per concurrent miss); 0: every
+  // request queries. Single reports by id are never reused.
+  std::chrono::milliseconds reportsCacheTtl{0};
   StatsCityLookup statsCities;              // empty: from `cities` (any slug when that is null too)
   CityDirectory* cities = nullptr;          // null: /v1/cities lists none
   RateLimiter* rateLimiter = nullptr;       // null: no rate limit
@@ -98,6 +102,7 @@ class ApiService {
   // Rendering a heatmap of ~600 cells cost more than serving it, so the
   // cache keeps the finished JSON.
   std::unique_ptr<AnswerCache<std::string>> statsBodies_;
+  std::unique_ptr<AnswerCache<std::string>> reportBodies_;  // GET /v1/reports searches
   // Simplified boundaries by (city, tolerance): computed once (~0.2 s for
   // Austin), kept for the process's life (7 tolerances x the cities).
   AnswerCache<std::shared_ptr<const CityBoundaries>> simplifiedBoundaries_;

@@ -12,7 +12,6 @@
 
 #include "api/api_service.h"
 #include "api/s2_cells.h"
-#include "api/stats_cache.h"
 #include "api/stats_query.h"
 #include "core/report_codec.h"
 #include "tests/unit/api/fakes.h"
@@ -390,30 +389,6 @@ TEST(StatsCache, ConcurrentMissesShareOneQuery) {
   EXPECT_EQ(cache.misses(), 1u);
 }
 
-TEST(ReportCache, SameSearchIsReusedForTheTtlOnly) {
-  testing::FakeReportStore inner;
-  PublicReport r;
-  r.id = "00000000-0000-5000-8000-000000000001";
-  inner.rows = {r};
-  FakeClock clock;
-  CachingReportStore cache(inner, clock, std::chrono::milliseconds(1000));
-  auto near = parseReportQuery({{"near", "41.88,-87.63"}, {"radius", "500"}});
-  auto other = parseReportQuery({{"near", "41.88,-87.63"}, {"radius", "501"}});
-  ASSERT_TRUE(near && other);
-  EXPECT_EQ(cache.query(*near)->reports.size(), 1u);
-  inner.rows.clear();
-  EXPECT_EQ(cache.query(*near)->reports.size(), 1u);   // reused
-  EXPECT_EQ(cache.query(*other)->reports.size(), 0u);  // another question
-  clock.t += std::chrono::milliseconds(1001);
-  EXPECT_EQ(cache.query(*near)->reports.size(), 0u);   // expired
-  EXPECT_EQ(cache.hits(), 1u);
-  // Single reports are always read fresh.
-  inner.rows = {r};
-  EXPECT_TRUE(*cache.get(r.id));
-  inner.rows.clear();
-  EXPECT_FALSE(*cache.get(r.id));
-}
-
 class StatsServiceTest : public ::testing::Test {
  protected:
   StatsServiceTest() {
@@ -501,4 +476,41 @@ TEST_F(StatsServiceTest, StoreDownIs503) {
 }
 
 }  // namespace
+TEST_F(StatsServiceTest, ReportSearchBodiesAreReusedForTheTtlOnly) {
+  PublicReport r;
+  r.id = "00000000-0000-5000-8000-000000000001";
+  reports_.rows = {r};
+  d_.reportsCacheTtl = std::chrono::milliseconds(1000);
+  ApiService service(d_);
+  auto call = [&](const std::string& path, const std::string& query, const std::string& accept = "") {
+    HttpRequest req;
+    req.method = "GET";
+    req.path = path;
+    req.query = query;
+    if (!accept.empty()) req.headers["accept"] = accept;
+    HttpResponse out;
+    service.handle(req, [&](HttpResponse resp) { out = std::move(resp); });
+    return out;
+  };
+  auto count = [&](const std::string& query) {
+    auto body = json::parse(call("/v1/reports", query).body);
+    return body["reports"].size();
+  };
+  EXPECT_EQ(count("near=41.88,-87.63&radius=500"), 1u);
+  reports_.rows.clear();
+  EXPECT_EQ(count("near=41.88,-87.63&radius=500"), 1u);  // reused
+  EXPECT_EQ(count("near=41.88,-87.63&radius=501"), 0u);  // another question
+  // The GeoJSON rendering of the same search is another answer.
+  auto geo = call("/v1/reports", "near=41.88,-87.63&radius=500", "application/geo+json");
+  EXPECT_EQ(geo.contentType, "application/geo+json");
+  EXPECT_EQ(json::parse(geo.body)["features"].size(), 0u);
+  clock_.t += std::chrono::milliseconds(1001);
+  EXPECT_EQ(count("near=41.88,-87.63&radius=500"), 0u);  // expired
+  // Single reports are always read fresh.
+  reports_.rows = {r};
+  EXPECT_EQ(call("/v1/reports/" + r.id, "").status, 200);
+  reports_.rows.clear();
+  EXPECT_EQ(call("/v1/reports/" + r.id, "").status, 404);
+}
+
 }  // namespace safestream::api

@@ -60,11 +60,19 @@ export async function setCity(handle, city, { onNeighbourhood, keepView = false 
 
 // The visible area as the API's bbox parameter (w,s,e,n), clamped to the
 // world and rounded so that repeated pans hit the same cache entries.
+// The view's bbox for the reports and heat-map requests, widened outwards to
+// a grid whose step is a power of two of a degree, between an eighth and a
+// quarter of the view's larger side. Visitors looking at about the same
+// place at about the same zoom then ask the same question, which the API
+// answers from its short answer cache (as map tile caches share tiles).
 export function bboxParam(map) {
   const b = map.getBounds();
-  const r = (x) => Math.round(x * 1e4) / 1e4;
-  const w = Math.max(-180, b.getWest()), e = Math.min(180, b.getEast());
-  const s = Math.max(-85, b.getSouth()), n = Math.min(85, b.getNorth());
+  const span = Math.max(b.getEast() - b.getWest(), b.getNorth() - b.getSouth(), 1e-4);
+  const step = Math.pow(2, Math.floor(Math.log2(span / 4)));
+  const down = (x) => Math.floor(x / step) * step, up = (x) => Math.ceil(x / step) * step;
+  const r = (x) => Math.round(x * 1e6) / 1e6;
+  const w = Math.max(-180, down(b.getWest())), e = Math.min(180, up(b.getEast()));
+  const s = Math.max(-85, down(b.getSouth())), n = Math.min(85, up(b.getNorth()));
   return [r(w), r(s), r(e), r(n)].join(',');
 }
 

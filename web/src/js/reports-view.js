@@ -77,7 +77,8 @@ function filters() {
     q.until = dayEnd(f.to.value);
   } else {
     const hours = { '24h': 24, '7d': 168, '30d': 720 }[w] || 168;
-    q.since = new Date(Date.now() - hours * 3600e3).toISOString();
+    // Whole minutes, so the same window asked by many visitors is one question.
+    q.since = new Date(Math.floor((Date.now() - hours * 3600e3) / 60e3) * 60e3).toISOString();
   }
   return q;
 }
