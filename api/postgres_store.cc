@@ -238,10 +238,30 @@ core::Result<DuplicateLinks> PostgresDuplicateStore::links(const std::string& re
 
 PostgresStatsStore::PostgresStatsStore(PgPool& pool) : pool_(pool) {}
 
+namespace {
+constexpr std::chrono::seconds kCompactEvery{60};
+}  // namespace
+
 core::Result<std::vector<StatsRow>> PostgresStatsStore::stats(const StatsRequest& request) {
   const SqlStatement sql = statsSql(request);
+  bool compact = false;
+  if (usesDayCounts(request)) {
+    const long long now = core::toEpochMillis(core::nowUtc());
+    long long last = lastCompactMs_.load();
+    compact = now - last >= std::chrono::milliseconds(kCompactEvery).count() && lastCompactMs_.compare_exchange_strong(last, now);
+  }
   return pool_.impl().run<std::vector<StatsRow>>([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
+    if (compact) {
+      try {
+        tx.exec("SELECT report_day_counts_compact()");
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const std::exception& e) {
+        // The answer does not depend on it: the counts are sums either way.
+        core::log::warn("day_counts_compact_failed", {{"message", std::string(e.what())}});
+      }
+    }
     auto rows = execParams(tx, sql.text, sql.params);
     std::vector<StatsRow> out;
     out.reserve(rows.size());

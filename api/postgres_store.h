@@ -3,6 +3,7 @@
 // statistics, duplicate links) and the subscriptions table. A small pool of connections, each used by one caller
 // at a time; statement_timeout bounds every query. Never selects the
 // private columns (contact, raw).
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,6 +57,10 @@ class PostgresStatsStore final : public StatsStore {
 
  private:
   PgPool& pool_;
+  // report_day_counts grows by a few rows per processor write; the first
+  // question that reads it after kCompactEvery folds them
+  // (report_day_counts_compact(), a few ms; concurrent callers skip).
+  std::atomic<long long> lastCompactMs_{0};
 };
 
 class PostgresSubscriptionStore final : public SubscriptionStore {

@@ -121,6 +121,173 @@ std::string changeJson(long long current, long long previous) {
   return s;
 }
 
+// ---- The day counts (schemas/sql/0720_report_day_counts.sql) --------------
+// categories, trends, hours and change over a city (or everything), with
+// category and source filters, are answered from report_day_counts: the
+// local days wholly inside the asked window come from its rows, and the
+// reports of the (at most two) days the window cuts through are counted
+// from reports itself. Neighbourhood and bbox filters are not in those rows,
+// so such questions (and the heatmap and neighbourhoods) read reports.
+
+bool fromDayCounts(const StatsRequest& r) {
+  switch (r.kind) {
+    case StatsKind::categories:
+    case StatsKind::trends:
+    case StatsKind::hours:
+    case StatsKind::change:
+      return !r.filter.neighbourhood && !r.filter.bbox;
+    case StatsKind::heatmap:
+    case StatsKind::neighbourhoods:
+      return false;
+  }
+  return false;
+}
+
+constexpr const char* kLocalZone = "coalesce(time_zone, 'UTC')";
+
+// A window [since, until) (either end may be open) as its placeholders.
+struct Window {
+  std::optional<core::Timestamp> since, until;
+  std::string sinceP, untilP;  // "$n::timestamptz" or empty
+};
+
+Window windowOf(std::optional<core::Timestamp> since, std::optional<core::Timestamp> until, SqlBuilder& b) {
+  Window w{since, until, "", ""};
+  if (since) w.sinceP = b.param(core::formatTimestamp(*since)) + "::timestamptz";
+  if (until) w.untilP = b.param(core::formatTimestamp(*until)) + "::timestamptz";
+  return w;
+}
+
+// The filters of report_day_counts rows (alias c) whose whole day lies in `w`.
+std::string dayRowsWhere(const StatsFilter& f, const Window& w, SqlBuilder& b) {
+  std::string out = "true";
+  if (!f.categories.empty()) {
+    std::string list = "{";
+    for (std::size_t i = 0; i < f.categories.size(); ++i) list += (i ? "," : "") + f.categories[i];
+    out += " AND c.category = ANY(" + b.param(list + "}") + "::text[])";
+  }
+  if (f.source) out += " AND c.source = " + b.param(*f.source);
+  if (f.city) out += " AND c.city = " + b.param(*f.city);
+  // The UTC dates first (index-friendly; a local day starts within 14 h of
+  // its UTC date), then the exact test in the row's zone.
+  if (w.since) {
+    out += " AND c.day >= (" + w.sinceP + " AT TIME ZONE 'UTC')::date - 1 AND (c.day::timestamp AT TIME ZONE c.time_zone) >= " +
+           w.sinceP;
+  }
+  if (w.until) {
+    out += " AND c.day <= (" + w.untilP + " AT TIME ZONE 'UTC')::date + 1 AND ((c.day + 1)::timestamp AT TIME ZONE c.time_zone) <= " +
+           w.untilP;
+  }
+  return out;
+}
+
+// The reports of `w` whose local day is not wholly inside it (the days the
+// window cuts through), or "" when every day is whole (no ends). A local day
+// is at most 25 h long, so those reports lie within 26 h of an end: the
+// store reads two short time ranges, pruned to their partitions.
+std::string cutDayRowsWhere(const StatsFilter& f, const Window& w, SqlBuilder& b) {
+  if (!w.since && !w.until) return "";
+  constexpr auto kEdge = std::chrono::hours(26);
+  std::vector<std::pair<std::optional<core::Timestamp>, std::optional<core::Timestamp>>> ranges;
+  if (w.since && w.until) {
+    const auto firstEnd = std::min(*w.since + kEdge, *w.until);
+    ranges.emplace_back(*w.since, firstEnd);
+    const auto lastStart = std::max(*w.until - kEdge, firstEnd);
+    if (lastStart < *w.until) ranges.emplace_back(lastStart, *w.until);
+  } else if (w.since) {
+    ranges.emplace_back(*w.since, *w.since + kEdge);
+  } else {
+    ranges.emplace_back(*w.until - kEdge, *w.until);
+  }
+  std::string out = whereFilters(f, b) + " AND (";
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const auto lo = b.param(core::formatTimestamp(*ranges[i].first));
+    const auto hi = b.param(core::formatTimestamp(*ranges[i].second));
+    out += std::string(i ? " OR " : "") + "(occurred_at >= " + lo + "::timestamptz AND occurred_at < " + hi + "::timestamptz)";
+  }
+  out += ")";
+  const std::string localDay = std::string("(occurred_at AT TIME ZONE ") + kLocalZone + ")::date";
+  std::string whole;
+  if (w.since) whole += "(" + localDay + "::timestamp AT TIME ZONE " + kLocalZone + ") >= " + w.sinceP;
+  if (w.until) {
+    whole += std::string(whole.empty() ? "" : " AND ") + "((" + localDay + " + 1)::timestamp AT TIME ZONE " + kLocalZone +
+             ") <= " + w.untilP;
+  }
+  return out + " AND NOT (" + whole + ")";
+}
+
+SqlStatement dayCountsSql(const StatsRequest& r) {
+  SqlBuilder b;
+  const StatsFilter& f = r.filter;
+  std::string sql;
+  // Each part yields (key..., n); the outer query adds them up.
+  auto parts = [&](const Window& w, const std::string& dayKeys, const std::string& dayCount, const std::string& rowKeys,
+                   const std::string& groupBy) {
+    std::string out = "SELECT " + dayKeys + ", " + dayCount + " FROM report_day_counts c WHERE " + dayRowsWhere(f, w, b) +
+                      groupBy;
+    const std::string cut = cutDayRowsWhere(f, w, b);
+    if (!cut.empty()) {
+      out += " UNION ALL SELECT " + rowKeys + ", count(*) FROM reports WHERE " + cut + groupBy;
+    }
+    return out;
+  };
+  switch (r.kind) {
+    case StatsKind::categories: {
+      const Window w = windowOf(f.since, f.until, b);
+      sql = "SELECT k, sum(n)::bigint FROM (" + parts(w, "c.category AS k", "sum(c.n) AS n", "category", " GROUP BY 1") +
+            ") x GROUP BY 1 HAVING sum(n) > 0 ORDER BY 2 DESC, 1";
+      break;
+    }
+    case StatsKind::trends: {
+      const char* unit = r.interval == TrendInterval::month ? "month" : "year";
+      const char* format = r.interval == TrendInterval::month ? "YYYY-MM" : "YYYY";
+      const Window w = windowOf(f.since, f.until, b);
+      const std::string dayKey = std::string("to_char(c.day, '") + format + "') AS k";
+      const std::string rowKey = std::string("to_char(date_trunc('") + unit + "', occurred_at AT TIME ZONE " + kLocalZone +
+                                 "), '" + format + "')";
+      sql = "SELECT k, sum(n)::bigint FROM (" + parts(w, dayKey, "sum(c.n) AS n", rowKey, " GROUP BY 1") +
+            ") x GROUP BY 1 HAVING sum(n) > 0 ORDER BY 1";
+      break;
+    }
+    case StatsKind::hours: {
+      const Window w = windowOf(f.since, f.until, b);
+      // Summed per weekday first (7 rows), then one row per hour.
+      std::string sums, values;
+      for (int h = 0; h < 24; ++h) {
+        char col[8];
+        std::snprintf(col, sizeof col, "h%02d", h);
+        sums += std::string(", sum(") + col + ") AS " + col;
+        values += std::string(h ? ", " : "") + "(" + std::to_string(h) + ", d." + col + ")";
+      }
+      std::string day = "SELECT d.weekday - 1 AS weekday, v.hour, v.n FROM (SELECT c.weekday" + sums +
+                        " FROM report_day_counts c WHERE " + dayRowsWhere(f, w, b) +
+                        " AND c.weekday BETWEEN 1 AND 7 GROUP BY 1) d CROSS JOIN LATERAL (VALUES " + values + ") v(hour, n)";
+      const std::string cut = cutDayRowsWhere(f, w, b);
+      if (!cut.empty()) {
+        day += " UNION ALL SELECT local_weekday - 1, local_hour, count(*) FROM reports WHERE " + cut +
+               " AND local_hour IS NOT NULL AND local_weekday BETWEEN 1 AND 7 GROUP BY 1, 2";
+      }
+      sql = "SELECT weekday, hour, sum(n)::bigint FROM (" + day + ") x GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2";
+      break;
+    }
+    case StatsKind::change: {
+      const Window current = windowOf(f.since, f.until, b);
+      const Window previous = windowOf(r.previousSince, r.previousUntil, b);
+      const std::string now = parts(current, "c.category AS k", "sum(c.n) AS n", "category", " GROUP BY 1");
+      const std::string before = parts(previous, "c.category AS k", "sum(c.n) AS n", "category", " GROUP BY 1");
+      sql = "SELECT k, coalesce(sum(n) FILTER (WHERE w = 0), 0)::bigint AS n, "
+            "coalesce(sum(n) FILTER (WHERE w = 1), 0)::bigint AS previous FROM (SELECT 0 AS w, * FROM (" + now +
+            ") a UNION ALL SELECT 1, * FROM (" + before + ") p) x GROUP BY 1 HAVING coalesce(sum(n) FILTER (WHERE w = 0), 0) > 0 OR coalesce(sum(n) FILTER (WHERE w = 1), 0) > 0 "
+            "ORDER BY 2 DESC, 3 DESC, 1";
+      break;
+    }
+    case StatsKind::heatmap:
+    case StatsKind::neighbourhoods:
+      break;
+  }
+  return SqlStatement{std::move(sql), b.take()};
+}
+
 }  // namespace
 
 void withCellCentres(std::vector<StatsRow>& rows) {
@@ -303,7 +470,10 @@ core::Result<StatsRequest> parseStatsRequest(StatsKind kind, std::string_view qu
   return r;
 }
 
+bool usesDayCounts(const StatsRequest& r) { return fromDayCounts(r); }
+
 SqlStatement statsSql(const StatsRequest& r) {
+  if (fromDayCounts(r)) return dayCountsSql(r);
   SqlBuilder b;
   const StatsFilter& f = r.filter;
   std::string sql;

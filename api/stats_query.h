@@ -72,7 +72,11 @@ core::Result<StatsRequest> parseStatsRequest(StatsKind kind, std::string_view qu
 int heatmapLevelFor(const BoundingBox& box);
 
 // The statement answering `request` (see SqlStatement in report_query.h).
+// categories, trends, hours and change without neighbourhood= or bbox= read
+// report_day_counts (schemas/sql/0720_report_day_counts.sql) plus the
+// reports of the days the window cuts through; the others read reports.
 SqlStatement statsSql(const StatsRequest& request);
+bool usesDayCounts(const StatsRequest& request);
 
 // The rows each statement returns, as the store hands them back.
 struct StatsRow {

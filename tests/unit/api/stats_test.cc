@@ -247,10 +247,45 @@ TEST(StatsSql, RequestValuesOnlyInParameters) {
   EXPECT_EQ(sql.text.find("$" + std::to_string(sql.params.size() + 1)), std::string::npos);
 }
 
+TEST(StatsSql, DayCountsTooTakeValuesOnlyInParameters) {
+  for (auto kind : {StatsKind::categories, StatsKind::trends, StatsKind::hours, StatsKind::change}) {
+    auto r = parse(kind, "since=2014-01-01T13:00:00Z&until=2014-03-02T07:00:00Z&category=theft&source=x_y&city=chicago");
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(usesDayCounts(*r));
+    auto sql = statsSql(*r);
+    for (const char* v : {"chicago", "theft", "x_y", "2014"}) EXPECT_EQ(sql.text.find(v), std::string::npos) << v << ": " << sql.text;
+    EXPECT_NE(sql.text.find("FROM report_day_counts c"), std::string::npos) << sql.text;
+    // The two cut days at the window's ends are read from reports, duplicates left out.
+    EXPECT_NE(sql.text.find("FROM reports WHERE duplicate_of IS NULL"), std::string::npos) << sql.text;
+    for (std::size_t i = 1; i <= sql.params.size(); ++i) {
+      EXPECT_NE(sql.text.find("$" + std::to_string(i)), std::string::npos) << i << ": " << sql.text;
+    }
+    EXPECT_EQ(sql.text.find("$" + std::to_string(sql.params.size() + 1)), std::string::npos);
+    // The edge ranges: 26 h after since, 26 h before until.
+    EXPECT_NE(std::find(sql.params.begin(), sql.params.end(), "2014-01-02T15:00:00Z"), sql.params.end());
+    EXPECT_NE(std::find(sql.params.begin(), sql.params.end(), "2014-03-01T05:00:00Z"), sql.params.end());
+  }
+}
+
 TEST(StatsSql, EachStatisticGroupsByItsKey) {
-  EXPECT_NE(statsSql(*parse(StatsKind::trends, "interval=year")).text.find("date_trunc('year'"), std::string::npos);
+  // A window's whole local days from report_day_counts, the reports of the
+  // days it cuts through from reports, in the same grouping.
+  auto years = statsSql(*parse(StatsKind::trends, "interval=year&since=2014-03-01T12:00:00Z"));
+  EXPECT_NE(years.text.find("to_char(c.day, 'YYYY')"), std::string::npos) << years.text;
+  EXPECT_NE(years.text.find("date_trunc('year'"), std::string::npos) << years.text;
   EXPECT_NE(statsSql(*parse(StatsKind::trends, "")).text.find("'YYYY-MM'"), std::string::npos);
-  EXPECT_NE(statsSql(*parse(StatsKind::hours, "")).text.find("local_weekday - 1"), std::string::npos);
+  // Without an end of the window, every day is whole: no report rows are read.
+  EXPECT_EQ(statsSql(*parse(StatsKind::trends, "")).text.find("FROM reports"), std::string::npos);
+  auto hours = statsSql(*parse(StatsKind::hours, "until=2015-01-01T06:00:00Z"));
+  EXPECT_NE(hours.text.find("d.weekday - 1"), std::string::npos) << hours.text;
+  EXPECT_NE(hours.text.find("local_weekday - 1, local_hour"), std::string::npos) << hours.text;
+  EXPECT_TRUE(usesDayCounts(*parse(StatsKind::categories, "city=chicago&category=theft&source=x")));
+  EXPECT_TRUE(usesDayCounts(*parse(StatsKind::change, "")));
+  // Neighbourhood and bbox are not in those rows; heatmap and neighbourhoods never are.
+  EXPECT_FALSE(usesDayCounts(*parse(StatsKind::categories, "city=chicago&neighbourhood=LOOP")));
+  EXPECT_FALSE(usesDayCounts(*parse(StatsKind::categories, "bbox=-88,41,-87,42")));
+  EXPECT_FALSE(usesDayCounts(*parse(StatsKind::heatmap, "")));
+  EXPECT_FALSE(usesDayCounts(*parse(StatsKind::neighbourhoods, "")));
   EXPECT_NE(statsSql(*parse(StatsKind::heatmap, "level=13")).text.find("SELECT cell_l13 AS cell"), std::string::npos);
   auto l11 = statsSql(*parse(StatsKind::heatmap, "level=11"));
   EXPECT_NE(l11.text.find("cell_l16 &"), std::string::npos) << l11.text;
