@@ -253,7 +253,10 @@ SqlStatement reportAreaSearchSql(const ReportQuery& q, const std::vector<std::pa
     branches += std::string(branches.empty() ? "" : " UNION ALL ") + "SELECT id, occurred_at FROM reports" + parts.where +
                 " AND cell_l16 BETWEEN " + a + "::bigint AND " + b + "::bigint";
   }
-  if (branches.empty()) branches = "SELECT id, occurred_at FROM reports WHERE false";
+  // Rows written without cells (the processor always sets them; other
+  // writers may not) are still found: IS NULL is a range of the same index.
+  branches += std::string(branches.empty() ? "" : " UNION ALL ") + "SELECT id, occurred_at FROM reports" + parts.where +
+              " AND cell_l16 IS NULL";
   std::string sql = parts.select + " FROM (SELECT id, occurred_at FROM (" + branches +
                     ") u ORDER BY occurred_at DESC, id DESC LIMIT " + std::to_string(q.limit + 1) + rowStep(parts);
   return SqlStatement{std::move(sql), std::move(parts.p.values)};

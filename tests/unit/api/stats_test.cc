@@ -216,6 +216,7 @@ TEST(ReportSearchSql, AreaFirstScansEachCoveringRange) {
     ++branches;
   }
   EXPECT_EQ(branches, cells.size()) << sql.text;
+  EXPECT_NE(sql.text.find("AND cell_l16 IS NULL"), std::string::npos) << sql.text;  // rows written without cells
   EXPECT_EQ(sql.text.find(std::to_string(cells.front().first)), std::string::npos);  // ids are parameters
   EXPECT_NE(std::find(sql.params.begin(), sql.params.end(), std::to_string(cells.front().first)), sql.params.end());
   EXPECT_NE(sql.text.find("ORDER BY occurred_at DESC, id DESC LIMIT 101"), std::string::npos) << sql.text;
