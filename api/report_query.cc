@@ -158,11 +158,11 @@ SearchParts searchParts(const ReportQuery& q, std::optional<core::Timestamp> low
   SearchParts out;
   Params& p = out.p;
   // Two steps. The inner query finds the keys of the newest matches using
-  // only columns of an index: reports_map_idx (schemas/sql/0710: (occurred_at,
-  // id) INCLUDE (lat, lon, category, source) WHERE duplicate_of IS NULL),
+  // only columns of an index: reports_map_idx (schemas/sql/0712: (occurred_at,
+  // id) INCLUDE (lat, lon, category, source, city) WHERE duplicate_of IS NULL),
   // time first, so PostgreSQL answers it with a backward index-only scan
   // that tests the area on the index entries and stops at limit + 1; or
-  // reports_map_cell_idx (0711: the same by cell_l16), area first. The
+  // reports_map_cell_idx (0713: the same by cell_l16), area first. The
   // outer query then reads just those rows by primary key. Reading each
   // candidate row to test its lat/lon cost ~1,600 heap pages for the 101
   // newest downtown reports of 1,000,000.
