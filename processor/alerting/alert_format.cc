@@ -80,14 +80,6 @@ std::string broadcastReportJson(std::string_view channel, const core::Report& r)
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string broadcastSurgeJson(std::string_view channel, const SurgeEvent& s, core::Timestamp createdAt) {
-  json j = json::parse(surgeAlertJson("*", s, createdAt));
-  j.erase("subscription_id");
-  j.erase("alert_id");
-  j["channel"] = channel;
-  return j.dump();
-}
-
 std::string digestAlertJsonOpen(std::string_view subscriptionId, core::Timestamp hourStart, core::Timestamp createdAt) {
   json j;
   j["alert_id"] = alertId(subscriptionId, "digest:" + std::to_string(core::toEpochMillis(hourStart)));
@@ -105,11 +97,11 @@ std::string SurgeEvent::key() const {
   return "surge:" + core::cellToken(cellL13) + ":" + category + ":" + std::to_string(core::toEpochMillis(windowStart));
 }
 
-std::string surgeAlertJson(std::string_view subscriptionId, const SurgeEvent& s, core::Timestamp createdAt) {
+namespace {
+// The fields of a surge, shared by the subscriptions' alert and the feeds' event.
+json surgeFields(const SurgeEvent& s, core::Timestamp createdAt) {
   json j;
-  j["alert_id"] = alertId(subscriptionId, s.key());
   j["type"] = "surge";
-  j["subscription_id"] = subscriptionId;
   j["created_at"] = core::formatTimestamp(createdAt);
   j["category"] = s.category;
   j["cell"] = core::cellToken(s.cellL13);
@@ -118,6 +110,20 @@ std::string surgeAlertJson(std::string_view subscriptionId, const SurgeEvent& s,
   j["z_score"] = std::round(s.zScore * 100) / 100;
   j["window_start"] = core::formatTimestamp(s.windowStart);
   j["window_end"] = core::formatTimestamp(s.windowEnd);
+  return j;
+}
+}  // namespace
+
+std::string surgeAlertJson(std::string_view subscriptionId, const SurgeEvent& s, core::Timestamp createdAt) {
+  json j = surgeFields(s, createdAt);
+  j["alert_id"] = alertId(subscriptionId, s.key());
+  j["subscription_id"] = subscriptionId;
+  return j.dump();
+}
+
+std::string broadcastSurgeJson(std::string_view channel, const SurgeEvent& s, core::Timestamp createdAt) {
+  json j = surgeFields(s, createdAt);
+  j["channel"] = channel;
   return j.dump();
 }
 

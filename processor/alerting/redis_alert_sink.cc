@@ -190,46 +190,57 @@ core::Status RedisAlertSink::deliver(std::vector<Delivery>& deliveries) {
   const long long hourMs = nowMs - nowMs % kHourMs;
   const std::string ttl = std::to_string(options_.dedupeTtlSeconds);
   const std::string maxLen = std::to_string(options_.streamMaxLen);
-  for (std::size_t from = 0; from < deliveries.size(); from += options_.pipelineChunk) {
-    const std::size_t to = std::min(deliveries.size(), from + options_.pipelineChunk);
+  return runPipelined(
+      deliveries.size(),
+      [&](std::size_t i) -> std::vector<std::string> {
+        const auto& d = deliveries[i];
+        const auto& sub = *d.sub;
+        const bool quiet = sub.quietHours && sub.quietHours->contains(localMinuteOfDay(now, sub.timeZone));
+        const int limit = d.surge ? 0 : sub.maxPerHour.value_or(0);
+        return {"EVAL", kDeliverScript, "6", dedupeKey(sub.id, d.rootKey), streamKey(sub.id), liveChannel(sub.id),
+                throttleKey(sub.id, hourMs), heldKey(sub.id, hourMs), kDigestsDueKey, ttl, maxLen, d.json,
+                std::to_string(limit), quiet ? "1" : "0", sub.id + "|" + std::to_string(hourMs),
+                std::to_string(hourMs + kHourMs), std::to_string(kThrottleTtlSeconds), std::to_string(kHeldTtlSeconds)};
+      },
+      [&](std::size_t i, const core::RedisReply& reply) -> core::Status {
+        const auto& d = deliveries[i];
+        const long long code = reply.elements.empty() ? -1 : reply.elements[0].integer;
+        switch (code) {
+          case 0: metrics_.duplicates.Increment(); break;
+          case 1: metrics_.quietSuppressed.Increment(); break;
+          case 2: metrics_.throttled.Increment(); break;
+          case 3:
+            if (d.surge) {
+              metrics_.surgeAlerts.Increment();
+            } else {
+              metrics_.sent.Increment();
+              if (d.occurredAt) metrics_.delayFromOccurred.Observe(seconds(*d.occurredAt, now));
+              if (d.ingestedAt) metrics_.delayFromIngested.Observe(seconds(*d.ingestedAt, now));
+            }
+            break;
+          default:
+            return redisFailure(core::makeError("redis_error", "unexpected reply from the delivery script"), metrics_);
+        }
+        return core::okStatus();
+      });
+}
+
+core::Status RedisAlertSink::runPipelined(
+    std::size_t n, const std::function<std::vector<std::string>(std::size_t)>& command,
+    const std::function<core::Status(std::size_t, const core::RedisReply&)>& onReply) {
+  for (std::size_t from = 0; from < n; from += options_.pipelineChunk) {
+    const std::size_t to = std::min(n, from + options_.pipelineChunk);
     std::vector<std::vector<std::string>> commands;
     commands.reserve(to - from);
-    for (std::size_t i = from; i < to; ++i) {
-      const auto& d = deliveries[i];
-      const auto& sub = *d.sub;
-      const bool quiet = sub.quietHours && sub.quietHours->contains(localMinuteOfDay(now, sub.timeZone));
-      const int limit = d.surge ? 0 : sub.maxPerHour.value_or(0);
-      commands.push_back({"EVAL", kDeliverScript, "6", dedupeKey(sub.id, d.rootKey), streamKey(sub.id),
-                          liveChannel(sub.id), throttleKey(sub.id, hourMs), heldKey(sub.id, hourMs), kDigestsDueKey,
-                          ttl, maxLen, d.json, std::to_string(limit), quiet ? "1" : "0",
-                          sub.id + "|" + std::to_string(hourMs), std::to_string(hourMs + kHourMs),
-                          std::to_string(kThrottleTtlSeconds), std::to_string(kHeldTtlSeconds)});
-    }
+    for (std::size_t i = from; i < to; ++i) commands.push_back(command(i));
     auto replies = redis_->pipeline(commands);
     if (!replies) return redisFailure(replies.error(), metrics_);
     for (std::size_t k = 0; k < replies->size(); ++k) {
       const auto& reply = (*replies)[k];
-      const auto& d = deliveries[from + k];
       if (reply.type == core::RedisReply::Type::error) {
         return redisFailure(core::makeError("redis_error", reply.str), metrics_);
       }
-      const long long code = reply.elements.empty() ? -1 : reply.elements[0].integer;
-      switch (code) {
-        case 0: metrics_.duplicates.Increment(); break;
-        case 1: metrics_.quietSuppressed.Increment(); break;
-        case 2: metrics_.throttled.Increment(); break;
-        case 3:
-          if (d.surge) {
-            metrics_.surgeAlerts.Increment();
-          } else {
-            metrics_.sent.Increment();
-            if (d.occurredAt) metrics_.delayFromOccurred.Observe(seconds(*d.occurredAt, now));
-            if (d.ingestedAt) metrics_.delayFromIngested.Observe(seconds(*d.ingestedAt, now));
-          }
-          break;
-        default:
-          return redisFailure(core::makeError("redis_error", "unexpected reply from the delivery script"), metrics_);
-      }
+      if (auto s = onReply(from + k, reply); !s) return s;
     }
   }
   return core::okStatus();
@@ -256,26 +267,17 @@ core::Status RedisAlertSink::broadcastReports(std::span<const BatchPtr> batches)
 core::Status RedisAlertSink::broadcast(const std::vector<Broadcast>& items) {
   const std::string ttl = std::to_string(options_.broadcastRecent.count() + 3600);  // outlives the window
   const std::string maxLen = std::to_string(options_.broadcastMaxLen);
-  for (std::size_t from = 0; from < items.size(); from += options_.pipelineChunk) {
-    const std::size_t to = std::min(items.size(), from + options_.pipelineChunk);
-    std::vector<std::vector<std::string>> commands;
-    commands.reserve(to - from);
-    for (std::size_t i = from; i < to; ++i) {
-      const auto& b = items[i];
-      commands.push_back({"EVAL", kBroadcastScript, "3", "safestream:broadcast:" + b.channel + ":" + b.key,
-                          core::live::broadcastStream(b.channel), core::live::broadcastChannel(b.channel), ttl, maxLen,
-                          b.json});
-    }
-    auto replies = redis_->pipeline(commands);
-    if (!replies) return redisFailure(replies.error(), metrics_);
-    for (const auto& reply : *replies) {
-      if (reply.type == core::RedisReply::Type::error) {
-        return redisFailure(core::makeError("redis_error", reply.str), metrics_);
-      }
-      if (!reply.elements.empty() && reply.elements[0].integer == 1) metrics_.broadcasts.Increment();
-    }
-  }
-  return core::okStatus();
+  return runPipelined(
+      items.size(),
+      [&](std::size_t i) -> std::vector<std::string> {
+        const auto& b = items[i];
+        return {"EVAL", kBroadcastScript, "3", "safestream:broadcast:" + b.channel + ":" + b.key,
+                core::live::broadcastStream(b.channel), core::live::broadcastChannel(b.channel), ttl, maxLen, b.json};
+      },
+      [&](std::size_t, const core::RedisReply& reply) {
+        if (!reply.elements.empty() && reply.elements[0].integer == 1) metrics_.broadcasts.Increment();
+        return core::okStatus();
+      });
 }
 
 core::Status RedisAlertSink::sendDueDigests() {

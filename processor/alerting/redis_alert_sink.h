@@ -23,6 +23,7 @@
 // The registry is read under its own lock. Redis calls use one connection
 // with the configured timeout; any Redis failure returns a retriable error
 // and the pipeline retries the batch (the dedupe keys make that idempotent).
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -82,6 +83,11 @@ class RedisAlertSink final : public ReportSink {
   struct Broadcast;
   core::Status broadcast(const std::vector<Broadcast>& items);
   core::Status broadcastReports(std::span<const BatchPtr> batches);
+  // Runs command(0..n-1) in pipelined round trips of options_.pipelineChunk;
+  // onReply(i, reply) sees each non-error reply. A failed round trip or an
+  // error reply stops it with a retriable error (counted and logged).
+  core::Status runPipelined(std::size_t n, const std::function<std::vector<std::string>(std::size_t)>& command,
+                            const std::function<core::Status(std::size_t, const core::RedisReply&)>& onReply);
 
   RedisAlertSinkOptions options_;
   std::shared_ptr<SubscriptionRegistry> registry_;
