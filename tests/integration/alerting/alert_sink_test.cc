@@ -23,6 +23,7 @@
 #include "processor/alerting/alert_sink.h"
 #include "processor/alerting/redis_alert_sink.h"
 #include "processor/alerting/subscription_store.h"
+#include "tests/integration/alerting/stream_entries.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/wait.h"
 
@@ -117,30 +118,15 @@ SinkBatch batchOf(const std::vector<core::Report>& reports) {
   return b;
 }
 
-// The JSON of every entry of a Redis stream written by the sink, oldest first.
-std::vector<json> streamEntries(core::RedisClient& redis, const std::string& stream) {
-  auto reply = redis.command({"XRANGE", stream, "-", "+"});
-  EXPECT_TRUE(reply.ok()) << reply.error().message;
-  std::vector<json> out;
-  if (!reply.ok()) return out;
-  for (const auto& entry : reply->elements) {
-    const auto& fields = entry.elements.at(1).elements;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-      if (fields[i].str == "alert") out.push_back(json::parse(fields[i + 1].str));
-    }
-  }
-  return out;
-}
-
 std::vector<json> streamAlerts(core::RedisClient& redis, const std::string& subscriptionId) {
-  return streamEntries(redis, streamKey(subscriptionId));
+  return testing::streamEntries(redis, streamKey(subscriptionId));
 }
 
 double counterValue(prometheus::Counter& c) { return c.Value(); }
 
 // The events of a broadcast feed (core/live_feed.h), oldest first.
 std::vector<json> feedEvents(core::RedisClient& redis, const std::string& channelName) {
-  return streamEntries(redis, core::live::broadcastStream(channelName));
+  return testing::streamEntries(redis, core::live::broadcastStream(channelName));
 }
 
 struct Harness {

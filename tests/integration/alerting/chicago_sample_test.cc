@@ -22,6 +22,7 @@
 #include "processor/alerting/alert_format.h"
 #include "processor/alerting/redis_alert_sink.h"
 #include "processor/alerting/subscription_store.h"
+#include "tests/integration/alerting/stream_entries.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/wait.h"
 
@@ -129,17 +130,7 @@ core::Report toReport(const std::string& source, const Row& row) {
 }
 
 std::vector<json> streamAlerts(core::RedisClient& redis, const std::string& subscriptionId) {
-  auto reply = redis.command({"XRANGE", streamKey(subscriptionId), "-", "+"});
-  EXPECT_TRUE(reply.ok());
-  std::vector<json> out;
-  if (!reply.ok()) return out;
-  for (const auto& entry : reply->elements) {
-    const auto& fields = entry.elements.at(1).elements;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-      if (fields[i].str == "alert") out.push_back(json::parse(fields[i + 1].str));
-    }
-  }
-  return out;
+  return testing::streamEntries(redis, streamKey(subscriptionId));
 }
 
 void insertCircle(pqxx::connection& c, const std::string& id, core::GeoPoint center, double radius,

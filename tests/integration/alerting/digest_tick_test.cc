@@ -17,6 +17,7 @@
 #include "processor/alerting/alert_format.h"
 #include "processor/alerting/redis_alert_sink.h"
 #include "processor/alerting/subscription_registry.h"
+#include "tests/integration/alerting/stream_entries.h"
 #include "tests/support/stack_env.h"
 
 namespace safestream {
@@ -35,19 +36,7 @@ class TickClock final : public core::Clock {
   std::atomic<long long> ms_{0};
 };
 
-std::vector<json> stream(core::RedisClient& redis, const std::string& key) {
-  auto reply = redis.command({"XRANGE", key, "-", "+"});
-  EXPECT_TRUE(reply.ok()) << reply.error().message;
-  std::vector<json> out;
-  if (!reply.ok()) return out;
-  for (const auto& entry : reply->elements) {
-    const auto& fields = entry.elements.at(1).elements;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-      if (fields[i].str == "alert") out.push_back(json::parse(fields[i + 1].str));
-    }
-  }
-  return out;
-}
+std::vector<json> stream(core::RedisClient& redis, const std::string& key) { return testing::streamEntries(redis, key); }
 
 TEST(AlertSinkTick, SendsTheDigestOfAnEndedHourWithoutAnotherReport) {
   const std::string redisUrl = testing::requireStackEnv("SAFESTREAM_REDIS_URL");

@@ -22,6 +22,7 @@
 #include "tests/integration/api/api_client.h"
 #include "tests/support/stack_env.h"
 #include "tests/support/wait.h"
+#include "tests/support/gunzip.h"
 
 namespace safestream {
 namespace {
@@ -357,24 +358,7 @@ TEST_F(ApiTest, ReportsFromPostgresWithKeysetPagesGeoJsonAndNoPrivateFields) {
   pg.cleanup(source);
 }
 
-std::string gunzip(const std::string& in) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-  }
-  inflateEnd(&z);
-  EXPECT_EQ(rc, Z_STREAM_END) << "not a complete gzip stream";
-  return out;
-}
+using safestream::testing::gunzip;
 
 // duplicate_of as the processor sets it, on rows the test inserted; the API
 // reads both directions from PostgreSQL.

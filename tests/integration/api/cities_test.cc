@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "tests/integration/api/api_client.h"
 #include "tests/support/stack_env.h"
+#include "tests/support/gunzip.h"
 
 namespace safestream {
 namespace {
@@ -23,24 +24,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::httpRequest;
 
-std::string gunzip(const std::string& in) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  std::string out;
-  char buf[65536];
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-  }
-  EXPECT_EQ(rc, Z_STREAM_END);
-  inflateEnd(&z);
-  return out;
-}
+using safestream::testing::gunzip;
 
 json fileFeatures(const std::string& rel) {
   std::ifstream in(testing::sourcePath(rel));

@@ -7,28 +7,12 @@
 #include "api/api_service.h"
 #include "core/report_id.h"
 #include "tests/unit/api/fakes.h"
+#include "tests/support/gunzip.h"
 
 namespace safestream::api {
 namespace {
 
-std::string gunzip(const std::string& in) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[16384];
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-  }
-  inflateEnd(&z);
-  EXPECT_EQ(rc, Z_STREAM_END);
-  return out;
-}
+using safestream::testing::gunzip;
 
 std::string header(const HttpResponse& r, const std::string& name) {
   for (const auto& [k, v] : r.headers) {

@@ -15,6 +15,7 @@
 #include "api/static_files.h"
 #include "core/result.h"
 #include "tests/unit/api/fakes.h"
+#include "tests/support/gunzip.h"
 
 namespace safestream::api {
 namespace {
@@ -22,19 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string gunzip(const std::string& in) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
-  std::string out(in.size() * 20 + 1024, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  return out;
-}
+using safestream::testing::gunzip;
 
 std::string header(const HttpResponse& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
