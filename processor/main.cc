@@ -79,19 +79,20 @@ int main(int argc, char** argv) {
         clock, &metrics);
     processor::EnrichedTopicSink enriched(producer, cfg.enrichedTopic, sinkTimeout);
     // Each sink gets a lane of its own (the alert lane first: it is the
-    // one a person waits for).
+    // one a person waits for; surges have their own lane behind it).
     std::vector<processor::ReportSink*> sinks;
-    // The alert sink receives every report, duplicates included
-    // (enrichment.duplicate_of): it dedupes by root id itself. It must be
-    // destroyed after the pipeline that writes to it (declared before it).
-    std::unique_ptr<processor::ReportSink> alertSink;
+    // The alert sinks receive every report, duplicates included
+    // (enrichment.duplicate_of): they dedupe by root id themselves. They
+    // must be destroyed after the pipeline that writes to them (declared
+    // before it).
+    std::unique_ptr<processor::alerting::AlertSinks> alertSinks;
     if (cfg.alertsEnabled) {
       alertCfg.redisUrl = cfg.redisUrl;
       alertCfg.pgUrl = cfg.pgUrl;
       alertCfg.kafkaBootstrap = cfg.kafkaBootstrap;
       alertCfg.cities = cities;
-      alertSink = processor::alerting::makeAlertSink(alertCfg, *registry);
-      sinks.push_back(alertSink.get());
+      alertSinks = processor::alerting::makeAlertSinks(alertCfg, *registry);
+      for (auto* s : alertSinks->sinks()) sinks.push_back(s);  // "alerts", then "surges"
     }
     sinks.insert(sinks.end(), {&postgres, &s3, &enriched});
 

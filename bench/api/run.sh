@@ -18,7 +18,8 @@
 #   load are replaced; see docs/api.md for how long it takes), BENCH_SKIP_POST=1 to skip the POST and
 #   WebSocket rows, BENCH_E2E_ONLY=1 to run only the WebSocket rows (with BENCH_E2E=1: the e2e ones),
 #   BENCH_E2E_RATES (default "1000 2": reports/s of the e2e rows; rates under 100/s run
-#   BENCH_E2E_LOW_SECONDS, default 30, so that p99 rests on more than a handful of alerts).
+#   BENCH_E2E_LOW_SECONDS, default 30, so that p99 rests on more than a handful of alerts),
+#   BENCH_E2E_DUMP=PREFIX to write each e2e alert's send time and latency to PREFIX-<rate>.txt.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../lib.sh"
@@ -115,7 +116,7 @@ if [[ ${BENCH_E2E:-0} == 1 ]]; then
     e2e_secs=$secs
     (( rate < 100 )) && e2e_secs=${BENCH_E2E_LOW_SECONDS:-30}
     "$build/tests/integration/api/api-live-latency" --api-port "$e2e_port" --redis-url "$SAFESTREAM_REDIS_URL" \
-      --mode e2e --rate "$rate" --seconds "$e2e_secs" \
+      --mode e2e --rate "$rate" --seconds "$e2e_secs" ${BENCH_E2E_DUMP:+--dump "$BENCH_E2E_DUMP-$rate.txt"} \
       || { echo "| e2e    | (no alerts arrived; processor log below) |"; tail -5 "$work/processor.log"; }
   done
   printf '\n(e2e goal: p99 <= 50 ms at 1,000 reports/s and <= 20 ms at 2 reports/s)\n'

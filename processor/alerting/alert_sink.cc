@@ -16,21 +16,27 @@ namespace {
 // Owns everything the alert path needs. Members are declared in dependency
 // order, so destruction stops the listener thread before the registry and
 // the metrics it writes to go away.
-class ManagedAlertSink final : public ReportSink {
+class ManagedAlertSinks final : public AlertSinks {
  public:
-  ManagedAlertSink(const AlertSinkConfig& config, prometheus::Registry& registry)
+  ManagedAlertSinks(const AlertSinkConfig& config, prometheus::Registry& registry)
       : metrics_(registry),
         registry_(std::make_shared<SubscriptionRegistry>(
             config.cities ? config.cities
                           : std::make_shared<const core::CityCatalog>(core::CityCatalog::load(core::defaultCitiesPath())),
             &metrics_)),
         listener_(config.pgUrl, *registry_, metrics_) {
-    auto redis = std::make_unique<core::RedisClient>(
-        core::RedisSettings{config.redisUrl, std::chrono::milliseconds(config.redisTimeoutMs)});
-    if (auto ping = redis->ping(); !ping) {
-      throw core::ConfigError("alert sink: Redis at " + core::log::redactUrl(config.redisUrl) +
-                              " is unreachable: " + ping.error().message);
-    }
+    // Each sink runs on its own lane thread: a connection each.
+    auto connect = [&] {
+      auto redis = std::make_unique<core::RedisClient>(
+          core::RedisSettings{config.redisUrl, std::chrono::milliseconds(config.redisTimeoutMs)});
+      if (auto ping = redis->ping(); !ping) {
+        throw core::ConfigError("alert sink: Redis at " + core::log::redactUrl(config.redisUrl) +
+                                " is unreachable: " + ping.error().message);
+      }
+      return redis;
+    };
+    auto reportsRedis = connect();
+    auto surgesRedis = config.surgeEnabled ? connect() : nullptr;
     if (!config.kafkaBootstrap.empty() && config.surgeEnabled) {
       producer_ = std::make_unique<core::KafkaProducer>(core::KafkaSettings{config.kafkaBootstrap, {}},
                                                         core::ProducerOptions{.clientId = "safestream-alerts"});
@@ -45,20 +51,30 @@ class ManagedAlertSink final : public ReportSink {
     RedisAlertSinkOptions options;
     options.streamMaxLen = config.streamMaxLen;
     options.dedupeTtlSeconds = config.dedupeTtlSeconds;
-    options.surgeEnabled = config.surgeEnabled;
     options.surge = config.surge;
     options.alertsTopic = config.alertsTopic;
     options.broadcastRecent = std::chrono::seconds(config.broadcastRecentSeconds);
     options.surgeKeyPrefix = config.surgeKeyPrefix;
-    sink_ = std::make_unique<RedisAlertSink>(options, registry_, std::move(redis), metrics_, clock_, producer_.get());
-  }
-  ~ManagedAlertSink() override { listener_.stop(); }
 
-  std::string name() const override { return sink_->name(); }
-  core::Status write(const SinkBatch& batch) override { return sink_->write(batch); }
-  core::Status writeAll(std::span<const BatchPtr> batches) override { return sink_->writeAll(batches); }
-  core::Status flush(std::chrono::milliseconds timeout) override { return sink_->flush(timeout); }
-  core::Status tick(core::Timestamp now) override { return sink_->tick(now); }
+    RedisAlertSinkOptions reports = options;
+    reports.name = "alerts";
+    reports.surgeEnabled = false;
+    sinks_.push_back(std::make_unique<RedisAlertSink>(reports, registry_, std::move(reportsRedis), metrics_, clock_));
+    if (config.surgeEnabled) {
+      RedisAlertSinkOptions surges = options;
+      surges.name = "surges";
+      surges.reportAlerts = false;
+      sinks_.push_back(
+          std::make_unique<RedisAlertSink>(surges, registry_, std::move(surgesRedis), metrics_, clock_, producer_.get()));
+    }
+  }
+  ~ManagedAlertSinks() override { listener_.stop(); }
+
+  std::vector<ReportSink*> sinks() override {
+    std::vector<ReportSink*> out;
+    for (auto& s : sinks_) out.push_back(s.get());
+    return out;
+  }
 
  private:
   core::SystemClock clock_;
@@ -66,7 +82,7 @@ class ManagedAlertSink final : public ReportSink {
   std::shared_ptr<SubscriptionRegistry> registry_;
   SubscriptionListener listener_;
   std::unique_ptr<core::KafkaProducer> producer_;
-  std::unique_ptr<RedisAlertSink> sink_;
+  std::vector<std::unique_ptr<RedisAlertSink>> sinks_;
 };
 
 void validate(const AlertSinkConfig& c) {
@@ -83,9 +99,9 @@ void validate(const AlertSinkConfig& c) {
 
 }  // namespace
 
-std::unique_ptr<ReportSink> makeAlertSink(const AlertSinkConfig& config, prometheus::Registry& registry) {
+std::unique_ptr<AlertSinks> makeAlertSinks(const AlertSinkConfig& config, prometheus::Registry& registry) {
   validate(config);
-  return std::make_unique<ManagedAlertSink>(config, registry);
+  return std::make_unique<ManagedAlertSinks>(config, registry);
 }
 
 }  // namespace safestream::processor::alerting

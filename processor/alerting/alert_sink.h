@@ -1,8 +1,14 @@
 #pragma once
-// The alerting sink the processor appends to its sinks (see
-// processor/report_sink.h): matches every enriched report against the
-// subscriptions (kept current from PostgreSQL), delivers alerts through
-// Redis streams and pub/sub, and detects surges. Flags: alert_options.h.
+// The alerting sinks the processor appends to its sinks (see
+// processor/report_sink.h), one lane each:
+//   - "alerts": matches every enriched report against the subscriptions
+//     (kept current from PostgreSQL) and delivers the report alerts through
+//     Redis streams and pub/sub, then the live feeds and the digests: one
+//     round trip for a write's alerts, nothing slower ahead of them;
+//   - "surges": surge detection (several round trips of bookkeeping per
+//     write) and its alerts, in a lane of its own so that it never holds
+//     the report alerts back.
+// Flags: alert_options.h.
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,9 +44,18 @@ struct AlertSinkConfig {
   std::string surgeKeyPrefix = "safestream:surge:";
 };
 
+// The alert path's sinks and what they share (the subscriptions, their
+// listener, the metrics). Destroy it after the pipeline that writes to them.
+class AlertSinks {
+ public:
+  virtual ~AlertSinks() = default;
+  // "alerts", then "surges" when surge detection is on; owned by this.
+  virtual std::vector<ReportSink*> sinks() = 0;
+};
+
 // Validates `config` (throws core::ConfigError naming the flag), connects to
-// PostgreSQL and Redis, loads every subscription and starts listening for
-// changes. The returned sink owns all of that; destroy it to stop.
-std::unique_ptr<ReportSink> makeAlertSink(const AlertSinkConfig& config, prometheus::Registry& registry);
+// PostgreSQL and Redis (a connection per sink), loads every subscription and
+// starts listening for changes.
+std::unique_ptr<AlertSinks> makeAlertSinks(const AlertSinkConfig& config, prometheus::Registry& registry);
 
 }  // namespace safestream::processor::alerting

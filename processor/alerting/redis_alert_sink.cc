@@ -144,6 +144,20 @@ core::Status RedisAlertSink::write(const SinkBatch& batch) {
 }
 
 core::Status RedisAlertSink::writeAll(std::span<const BatchPtr> batches) {
+  if (options_.reportAlerts) {
+    std::vector<Delivery> deliveries = matchReports(batches);
+    // Report alerts first: the broadcasts and anything after them never
+    // delay them.
+    if (auto s = deliver(deliveries); !s) return s;
+    if (auto s = broadcastReports(batches); !s) return s;
+  }
+  if (options_.surgeEnabled) {
+    if (auto s = detectSurges(batches); !s) return s;
+  }
+  return options_.reportAlerts ? sendDueDigestsIfTime() : core::okStatus();
+}
+
+std::vector<RedisAlertSink::Delivery> RedisAlertSink::matchReports(std::span<const BatchPtr> batches) {
   const auto now = clock_.now();
   std::vector<Delivery> deliveries;
   for (const auto& b : batches) {
@@ -169,19 +183,23 @@ core::Status RedisAlertSink::writeAll(std::span<const BatchPtr> batches) {
       }
     }
   }
-  // Report alerts first: the broadcasts and the surge bookkeeping below
-  // never delay them.
-  if (auto s = deliver(deliveries); !s) return s;
-  if (auto s = broadcastReports(batches); !s) return s;
-  if (options_.surgeEnabled) {
-    if (auto s = detectSurges(batches); !s) return s;
-  }
-  return sendDueDigests();
+  return deliveries;
 }
 
-core::Status RedisAlertSink::flush(std::chrono::milliseconds) { return sendDueDigests(); }
+core::Status RedisAlertSink::flush(std::chrono::milliseconds) {
+  return options_.reportAlerts ? sendDueDigests() : core::okStatus();
+}
 
-core::Status RedisAlertSink::tick(core::Timestamp) { return sendDueDigests(); }  // due by clock_, like write()
+// Due by clock_, like write().
+core::Status RedisAlertSink::tick(core::Timestamp) { return options_.reportAlerts ? sendDueDigests() : core::okStatus(); }
+
+core::Status RedisAlertSink::sendDueDigestsIfTime() {
+  const auto now = clock_.now();
+  if (now < nextDigestCheck_) return core::okStatus();
+  auto s = sendDueDigests();
+  if (s) nextDigestCheck_ = now + options_.digestCheckInterval;
+  return s;
+}
 
 core::Status RedisAlertSink::deliver(std::vector<Delivery>& deliveries) {
   if (deliveries.empty()) return core::okStatus();

@@ -10,8 +10,9 @@
 //
 // Throttle: at most max_per_hour alerts per clock hour (UTC hours of the
 // injected clock); the rest are counted in Redis and, once the hour is over,
-// one digest alert says how many were held back (sent by the first write()
-// or flush() after the hour ends); a subscription paused by then gets no
+// one digest alert says how many were held back (sent after the hour ends
+// by a tick(), a flush() or a write(), the last at most every
+// digestCheckInterval); a subscription paused by then gets no
 // digest and its count is dropped. Quiet hours: an alert whose publication
 // time falls in the subscriber's quiet hours (their time zone) is suppressed,
 // not postponed. Surge alerts: see surge_detector.h; surge state (with each
@@ -27,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/kafka.h"
 #include "core/redis_client.h"
@@ -39,9 +41,20 @@
 namespace safestream::processor::alerting {
 
 struct RedisAlertSinkOptions {
+  // The part of the alert path this sink plays, so that each runs in a lane
+  // of its own (processor/alerting/alert_sink.h): report alerts (with the
+  // live feeds of reports and the digests) never wait behind the surge
+  // bookkeeping. Both on: one sink does everything (tests).
+  std::string name = "alerts";  // the lane's name
+  bool reportAlerts = true;     // subscriptions' report alerts, report live feeds, digests
+  // While writes keep the lane busy (an idle lane's tick() does it
+  // otherwise), due digests are looked up at most this often by write():
+  // one round trip saved from nearly every write. Digests fall due at hour
+  // ends, so a second late is nothing.
+  std::chrono::milliseconds digestCheckInterval{1000};
   int streamMaxLen = 1000;
   int dedupeTtlSeconds = 7 * 24 * 3600;
-  bool surgeEnabled = true;
+  bool surgeEnabled = true;  // surge detection and surge alerts
   SurgeConfig surge;
   std::string alertsTopic = "alerts";
   std::size_t pipelineChunk = 500;
@@ -65,7 +78,7 @@ class RedisAlertSink final : public ReportSink {
                  core::MessageSink* alertsTopic = nullptr);
   ~RedisAlertSink() override;
 
-  std::string name() const override { return "alerts"; }
+  std::string name() const override { return options_.name; }
   core::Status write(const SinkBatch& batch) override;
   core::Status writeAll(std::span<const BatchPtr> batches) override;  // one Redis round trip for all alerts
   core::Status flush(std::chrono::milliseconds timeout) override;
@@ -75,8 +88,10 @@ class RedisAlertSink final : public ReportSink {
 
  private:
   struct Delivery;
+  std::vector<Delivery> matchReports(std::span<const BatchPtr> batches);  // one per (subscription, report)
   core::Status deliver(std::vector<Delivery>& deliveries);
   core::Status sendDueDigests();
+  core::Status sendDueDigestsIfTime();  // from write(): at most every digestCheckInterval
   core::Status detectSurges(std::span<const BatchPtr> batches);
   core::Status deliverSurge(const SurgeEvent& surge, const core::Report& trigger);
   // Appends one broadcast per (channel, key) at most: {channel name, dedupe key, json}.
@@ -98,6 +113,7 @@ class RedisAlertSink final : public ReportSink {
   // Surge state cache (authoritative copy in Redis); bounded by kMaxCached.
   std::unordered_map<std::string, SurgeState> surgeStates_;
   std::unordered_map<std::string, core::Timestamp> cellSince_;  // cell token -> first report seen
+  core::Timestamp nextDigestCheck_{};  // write() looks up due digests from then on
 };
 
 // Minutes after local midnight of `t` in IANA `zone` (UTC if unknown).

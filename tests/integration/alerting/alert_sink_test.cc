@@ -250,9 +250,14 @@ TEST(AlertSink, ReplaysRestartsAndNearDuplicatesNeverAlertTwice) {
   config.pgUrl = pgUrl;
   config.redisUrl = testing::requireStackEnv("SAFESTREAM_REDIS_URL");
   prometheus::Registry prom;
-  auto sink = makeAlertSink(config, prom);
-  auto s = sink->write(batchOf(reports));
-  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto sinks = makeAlertSinks(config, prom);
+  ASSERT_EQ(sinks->sinks().size(), 2u);
+  EXPECT_EQ(sinks->sinks()[0]->name(), "alerts");
+  EXPECT_EQ(sinks->sinks()[1]->name(), "surges");
+  for (auto* sink : sinks->sinks()) {
+    auto s = sink->write(batchOf(reports));
+    ASSERT_TRUE(s.ok()) << sink->name() << ": " << s.error().message;
+  }
   EXPECT_EQ(streamAlerts(redis, sub.id).size(), 3u) << "a replay after a restart alerted again";
   std::set<std::string> ids;
   for (const auto& a : streamAlerts(redis, sub.id)) ids.insert(a["report_id"].get<std::string>());

@@ -106,7 +106,7 @@ TEST(AlertSinkFactory, MissingSettingsAreConfigErrorsNamingTheFlag) {
   AlertSinkConfig config;
   config.pgUrl = "postgresql://localhost/x";
   try {
-    (void)makeAlertSink(config, prom);
+    (void)makeAlertSinks(config, prom);
     FAIL() << "no error without --redis-url";
   } catch (const core::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("--redis-url"), std::string::npos) << e.what();
