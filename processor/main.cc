@@ -114,6 +114,11 @@ int main(int argc, char** argv) {
     ps.batchSize = static_cast<std::size_t>(cfg.batchSize);
     ps.pollMax = static_cast<std::size_t>(cfg.pollMaxMessages);
     ps.laneQueueMessages = static_cast<std::size_t>(cfg.laneQueueMessages);
+    // The storage lanes gather small polls into fewer writes; the alert
+    // lanes write every poll at once.
+    for (const std::string& lane : {postgres.name(), s3.name(), enriched.name(), std::string("dlq")}) {
+      ps.laneLinger[lane] = std::chrono::milliseconds(cfg.storageLingerMs);
+    }
     ps.maxMessageBytes = static_cast<std::size_t>(cfg.maxMessageBytes);
     ps.dlqTopic = cfg.dlqTopic;
     ps.dlqTimeout = sinkTimeout;

@@ -47,8 +47,15 @@ Pipeline::Pipeline(RecordSource& source, core::MessageSink& dlq, std::vector<Rep
     }
     progressCv_.notify_all();
   };
-  lanes_.push_back(std::make_unique<SinkLane>(dlqSink_, clock_, metrics_, ls, notify));
-  for (auto* sink : sinks) lanes_.push_back(std::make_unique<SinkLane>(*sink, clock_, metrics_, ls, notify));
+  auto settingsOf = [&](const std::string& name) {
+    LaneSettings l = ls;
+    if (auto it = settings_.laneLinger.find(name); it != settings_.laneLinger.end()) l.linger = it->second;
+    return l;
+  };
+  lanes_.push_back(std::make_unique<SinkLane>(dlqSink_, clock_, metrics_, settingsOf(dlqSink_.name()), notify));
+  for (auto* sink : sinks) {
+    lanes_.push_back(std::make_unique<SinkLane>(*sink, clock_, metrics_, settingsOf(sink->name()), notify));
+  }
   {
     std::lock_guard<std::mutex> lock(readyMu_);
     lanesReady_ = true;

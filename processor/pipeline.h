@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +60,9 @@ struct PipelineSettings {
   std::chrono::milliseconds tickInterval{1000};   // idle lanes let their sinks close what is due this often
   std::chrono::milliseconds pauseAfter{1000};     // a full lane this long pauses the partitions (else: just wait)
   std::size_t laneQueueMessages = 50000;          // per lane; consumption pauses when one is full
+  // Per lane (a sink's name, or "dlq"): how long queued reports wait for
+  // more to join their write (LaneSettings::linger); lanes not named: 0.
+  std::map<std::string, std::chrono::milliseconds> laneLinger;
   std::size_t maxMessageBytes = 1 << 20;          // larger messages go to the DLQ (too_large)
   std::string dlqTopic = "reports.dlq";
 };

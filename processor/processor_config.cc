@@ -53,6 +53,11 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<
                   "Messages a sink lane may have queued; consumption pauses while one lane is full (a sink "
                   "that is down stops the others only then)")
       ->check(CLI::Range(1, 10000000));
+  core::addOption(app, "--storage-linger-ms", c.storageLingerMs, "SAFESTREAM_PROCESSOR_STORAGE_LINGER_MS",
+                  "How long the storage lanes (PostgreSQL, S3, reports.enriched, the DLQ) let queued reports wait "
+                  "for more to join one write (a transaction, a produce batch); a full batch never waits. The "
+                  "alert lanes never wait. 0: write at once")
+      ->check(CLI::Range(0, 60000));
   core::addOption(app, "--max-message-bytes", c.maxMessageBytes, "SAFESTREAM_PROCESSOR_MAX_MESSAGE_BYTES",
                   "Larger messages go to the DLQ as too_large")
       ->check(CLI::Range(1024, 64 << 20));

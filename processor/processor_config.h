@@ -30,6 +30,7 @@ struct ProcessorConfig {
   int batchSize = 10000;                 // messages per sink write (PostgreSQL transaction) at most
   int pollMaxMessages = 1000;            // messages handed to the lanes per poll at most
   int laneQueueMessages = 50000;         // per lane; consumption pauses while one is full
+  int storageLingerMs = 100;             // storage lanes (PostgreSQL, S3, reports.enriched, DLQ) gather this long
   int maxMessageBytes = 1 << 20;
   int sinkTimeoutMs = 30000;
   int pgConnections = 2;

@@ -38,7 +38,7 @@ void SinkLane::push(BatchPtr batch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queued_ += messagesOf(*batch);
-    queue_.push_back(std::move(batch));
+    queue_.push_back({std::move(batch), clock_.now()});
     drainDone_ = false;
     metrics_.laneQueued(name_).Set(static_cast<double>(queued_));
   }
@@ -165,7 +165,11 @@ void SinkLane::loop() {
         }
         const auto now = clock_.now();
         const bool mayTry = !backingOff || now >= retryAt;
-        if (mayTry && (!inHand.empty() || !queue_.empty())) {
+        // Queued reports are written once the oldest has lingered long
+        // enough, a write's worth is queued, or a drain wants everything.
+        const bool queueDue = !queue_.empty() && (drainWanted_ || queued_ >= settings_.maxBatchReports ||
+                                                  now >= queue_.front().at + settings_.linger);
+        if (mayTry && (!inHand.empty() || queueDue)) {
           step = Step::write;
           break;
         }
@@ -184,9 +188,10 @@ void SinkLane::loop() {
       } else if (step == Step::write && inHand.empty()) {
         // Queued batches merged into one write, up to the lane's batch size.
         std::size_t taken = 0;
-        while (!queue_.empty() && (inHand.empty() || taken + messagesOf(*queue_.front()) <= settings_.maxBatchReports)) {
-          taken += messagesOf(*queue_.front());
-          inHand.push_back(std::move(queue_.front()));
+        while (!queue_.empty() &&
+               (inHand.empty() || taken + messagesOf(*queue_.front().batch) <= settings_.maxBatchReports)) {
+          taken += messagesOf(*queue_.front().batch);
+          inHand.push_back(std::move(queue_.front().batch));
           queue_.pop_front();
         }
         queued_ -= std::min(queued_, taken);

@@ -6,6 +6,8 @@
 // processor/commit_rule.h). Lanes never wait for each other.
 //
 //   push ─► [queue: BatchPtr …] ─► thread: take up to maxBatchReports ─► sink.writeAll
+//                                   (once the oldest is `linger` old, or maxBatchReports are queued,
+//                                    or a drain is asked)
 //                                            │ ok: written ≤ offsets, capped by sink.pending()
 //                                            │ error: failing, back off (clock), retry the same batches
 //                                  idle: sink.tick(now) every tickInterval; on request, sink.flush
@@ -39,6 +41,13 @@ struct LaneSettings {
   std::chrono::milliseconds backoffMax{10000};
   std::chrono::milliseconds tickInterval{1000};  // how often an idle lane calls sink.tick
   std::chrono::milliseconds flushTimeout{10000};
+  // How long queued reports may wait for more to join them in one write
+  // (by the injected clock; a full batch or a drain does not wait). A sink
+  // whose every write has a fixed cost (a PostgreSQL transaction and its
+  // commit, a Kafka produce batch) makes fewer, bigger writes at low rates
+  // and leaves the CPU to the lanes a person waits for; under load writes
+  // are longer than this anyway. Zero: write as soon as anything is queued.
+  std::chrono::milliseconds linger{0};
 };
 
 class SinkLane {
@@ -87,7 +96,11 @@ class SinkLane {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<BatchPtr> queue_;
+  struct Queued {
+    BatchPtr batch;
+    core::Timestamp at;  // when pushed (injected clock)
+  };
+  std::deque<Queued> queue_;
   std::size_t queued_ = 0;  // messages in queue_
   core::OffsetMap durable_;
   bool failing_ = false;

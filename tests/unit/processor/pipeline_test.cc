@@ -117,6 +117,10 @@ class FakeSink final : public ReportSink {
     batches.push_back(batch);
     return core::okStatus();
   }
+  core::Status writeAll(std::span<const BatchPtr> batches) override {
+    ++writes;  // one lane write, of one or more batches
+    return ReportSink::writeAll(batches);
+  }
   core::Status flush(std::chrono::milliseconds) override {
     ++flushes;
     return core::okStatus();
@@ -132,7 +136,7 @@ class FakeSink final : public ReportSink {
   }
   mutable std::mutex mu;
   std::vector<SinkBatch> batches;
-  std::atomic<int> attempts = 0, flushes = 0, revokes = 0, failuresLeft = 0;
+  std::atomic<int> attempts = 0, writes = 0, flushes = 0, revokes = 0, failuresLeft = 0;
   std::function<bool()> failNow;
   std::function<void(const SinkBatch&)> onWrite;
 
@@ -544,6 +548,68 @@ TEST_F(PipelineTest, ALaneThatHoldsDataHoldsTheCommitUntilItsSinkMakesItDurable)
   EXPECT_EQ(source.committedP0.load(), 0);
   hold.release = true;
   ASSERT_TRUE(testing::waitUntil([&] { return source.committedP0.load() == 4; }, 10s, 1ms));
+}
+
+
+// Time moves only when the test moves it.
+class SettableClock final : public core::Clock {
+ public:
+  core::Timestamp start() const { return *core::parseTimestamp("2026-01-01T00:00:00Z"); }
+  core::Timestamp now() const override { return start() + std::chrono::milliseconds(ms_.load()); }
+  void set(std::chrono::milliseconds t) { ms_ = t.count(); }
+
+ private:
+  std::atomic<long long> ms_{0};
+};
+
+TEST_F(PipelineTest, ALingeringLaneGathersPollsIntoOneWriteOnceTheOldestIsOldEnough) {
+  SettableClock at;
+  auto s = settings();
+  s.pollMax = 2;  // two polls, two batches
+  s.laneLinger = {{"postgres", 100ms}};
+  std::mutex mu;
+  std::vector<core::Timestamp> writtenAt;
+  pg.onWrite = [&](const SinkBatch&) {
+    std::lock_guard<std::mutex> lock(mu);
+    writtenAt.push_back(at.now());
+  };
+  addReports(4, "l");
+  Pipeline p(source, dlq, {&pg, &s3}, enricher, at, metrics, s, [&] { return stop.load(); });
+  Running running(p, stop);
+  // The lane without linger writes at once; the clock has not moved, so
+  // the lingering one cannot have written, however long this took.
+  ASSERT_TRUE(testing::waitUntil([&] { return durableAt(p.laneDurable("s3")) == 4; }, 10s, 1ms));
+  EXPECT_EQ(pg.attempts.load(), 0);
+  EXPECT_EQ(source.committedP0.load(), 0) << "the commit waits for the lingering lane";
+  at.set(99ms);
+  at.set(100ms);
+  ASSERT_TRUE(testing::waitUntil([&] { return durableAt(p.laneDurable("postgres")) == 4; }, 10s, 1ms));
+  EXPECT_EQ(pg.writes.load(), 1) << "both polls in one write";
+  EXPECT_EQ(pg.offsets(), (std::vector<std::int64_t>{0, 1, 2, 3}));
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(writtenAt.size(), 2u);  // its two batches
+  for (const auto& t : writtenAt) {
+    EXPECT_GE(t, at.start() + 100ms) << "written before the oldest report had lingered 100 ms";
+  }
+}
+
+TEST_F(PipelineTest, AFullWriteAndADrainDoNotLinger) {
+  SettableClock at;
+  auto s = settings();
+  s.batchSize = 3;  // a lane's write holds 3 at most
+  s.pollMax = 3;
+  s.laneLinger = {{"postgres", std::chrono::hours(1)}};
+  {
+    addReports(5, "f");  // polls of 3 and 2
+    Pipeline p(source, dlq, {&pg, &s3}, enricher, at, metrics, s, [&] { return stop.load(); });
+    Running running(p, stop);
+    // 3 fill a write: no waiting. The other 2 linger (the clock never moves).
+    ASSERT_TRUE(testing::waitUntil([&] { return durableAt(p.laneDurable("postgres")) == 3; }, 10s, 1ms));
+    ASSERT_TRUE(testing::waitUntil([&] { return durableAt(p.laneDurable("s3")) == 5; }, 10s, 1ms));
+    EXPECT_EQ(pg.offsets(), (std::vector<std::int64_t>{0, 1, 2}));
+  }  // stop: the shutdown drain writes what lingers
+  EXPECT_EQ(pg.offsets(), (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(source.committedP0.load(), 5);
 }
 
 }  // namespace
