@@ -1,5 +1,6 @@
 // Robustness: the processor is SIGKILLed mid-stream several times (while
-// archive objects are open), and
+// archive objects are open and while the alert lane is ahead of the
+// PostgreSQL lane), and
 // PostgreSQL is frozen (SIGSTOP) for 30 s mid-stream; every report must end
 // up exactly once in PostgreSQL and exactly once in the S3 archive, alerts
 // keep flowing while PostgreSQL is frozen, and no alert is sent twice.
@@ -147,12 +148,16 @@ class ChicagoWatch {
 
 TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing) {
   ChicagoWatch watch;
-  // Objects stay open 3 s, so every kill finds one open; alert streams keep everything.
+  // Objects stay open 3 s, so every kill finds one open; alert streams keep
+  // everything. The storage lanes linger 1.5 s over writes of up to 3,000
+  // (more than a chunk), so the alert lane is that long ahead of the
+  // PostgreSQL lane with each chunk, and the kills below wait for it.
   // A topic of its own: no backlog of other tests' reports (the same
   // samples, which the near-duplicate window would link to ours).
   const std::string topic = "it.kill." + core::randomUuid().substr(0, 8);
-  auto run = testing::startProcessor("kill", {"--batch-size", "300", "--s3-rotate-interval", "3",
-                                              "--alert-stream-maxlen", "100000", "--raw-topic", topic});
+  auto run = testing::startProcessor("kill", {"--batch-size", "3000", "--storage-linger-ms", "1500",
+                                              "--s3-rotate-interval", "3", "--alert-stream-maxlen", "100000",
+                                              "--raw-topic", topic});
   const std::string bootstrap = testing::requireStackEnv("SAFESTREAM_KAFKA_BOOTSTRAP");
   auto all = workload(run.tag);
   const std::string mine = "SELECT count(*) FROM reports WHERE source_id LIKE '" + run.tag + "%'";
@@ -164,12 +169,23 @@ TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing)
                                               all.begin() + static_cast<long>(std::min(all.size(), (i + 1) * per)));
     testing::produceAll(bootstrap, chunk, topic);
     if (i + 1 == chunks) break;
-    // Kill while this chunk is being written: as soon as this instance has
-    // committed (its own metric). The archive's objects stay open 3 s, so
-    // the kill finds some open.
+    // Kill while this chunk is being written: once this instance's alert
+    // lane has made offsets durable that its PostgreSQL lane has not (their
+    // durable offsets, summed over partitions; a lane with none has no
+    // series: -1). The alerts sent are then ahead of the rows and of the
+    // commit, and the replay must not send them again. The archive's
+    // objects stay open 3 s, so the kill finds some open too.
+    auto durable = [&](const std::string& lane) {
+      return testing::metricValue(run.metricsUrl(), "safestream_processor_lane_durable_offset",
+                                  "lane=\"" + lane + "\"");
+    };
     ASSERT_TRUE(testing::waitUntil(
-        [&] { return testing::metricValue(run.metricsUrl(), "safestream_processor_batches_total") > 0; }, 120s, 20ms))
-        << run.daemon->logTail();
+        [&] {
+          const double alerts = durable("alerts");
+          return alerts > 0 && alerts > durable("postgres");
+        },
+        120s, 20ms))
+        << "the alert lane never got ahead of the PostgreSQL lane\n" << run.daemon->logTail();
     run.daemon->kill();
     ++kills;
     run.daemon->start();
