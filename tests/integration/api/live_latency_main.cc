@@ -52,9 +52,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string id = json::parse(sub.body)["id"], token = json::parse(sub.body)["token"];
+  // Its subscription goes with it, also on an early exit: one left behind
+  // per run would match every later run's probes too (each report then
+  // alerts several times over), and any benchmark's reports in its circle.
+  auto deleteSubscription = [&] {
+    auto del = testing::httpRequest(port, "DELETE", "/v1/subscriptions/" + id, "", {{"authorization", "Bearer " + token}});
+    if (del.status != 204 && del.status != 200) std::cerr << "could not delete the subscription: " << del.status << "\n";
+  };
   testing::WsClient ws;
   if (ws.connect(port, "/v1/subscriptions/" + id + "/live?token=" + token) != 101) {
     std::cerr << "WebSocket upgrade failed\n";
+    deleteSubscription();
     return 1;
   }
   // Let the session finish its start-up read of the stream before timing.
@@ -71,6 +79,7 @@ int main(int argc, char** argv) {
     auto r = testing::httpRequest(port, "POST", "/v1/reports", probe.dump(), {{"content-type", "application/json"}});
     if (r.status != 202) {
       std::cerr << "warm-up report refused: " << r.status << " " << r.body << "\n";
+      deleteSubscription();
       return 1;
     }
     const std::string key = json::parse(r.body)["id"];
@@ -84,6 +93,7 @@ int main(int argc, char** argv) {
     }
     if (!arrived) {
       std::cerr << "the warm-up report's alert did not arrive within 60 s\n";
+      deleteSubscription();
       return 1;
     }
   }
@@ -168,10 +178,7 @@ int main(int argc, char** argv) {
     sent.erase(it);
   }
   for (auto& s : senders) s.join();
-  // Its subscription goes with it: one left behind per run would match every
-  // later run's probes too (each report then alerts several times over).
-  auto del = testing::httpRequest(port, "DELETE", "/v1/subscriptions/" + id, "", {{"authorization", "Bearer " + token}});
-  if (del.status != 204 && del.status != 200) std::cerr << "could not delete the subscription: " << del.status << "\n";
+  deleteSubscription();
   if (a.count("--dump")) {
     std::sort(timeline.begin(), timeline.end());
     if (FILE* f = std::fopen(a["--dump"].c_str(), "w")) {
