@@ -129,6 +129,14 @@ print(", ".join(f"{k} {1000*s[k]/c[k]:.0f} ms" for k in sorted(c) if c[k]))
 PY
 )
 batches=$(awk '$1=="safestream_processor_batches_total" {print $2}' "$work/m0")
+# the archive's objects closed during the throughput run (by rotation; what
+# is still open then is not counted): how many, mean reports and KB each
+archive=$(awk '$1=="safestream_processor_archive_objects_total" {n=$2}
+  $1=="safestream_processor_archive_object_reports_sum" {r=$2}
+  $1=="safestream_processor_archive_object_bytes_sum" {b=$2}
+  END {if (n > 0) printf "%d objects, mean %d reports and %d KB per object", n, r / n, b / n / 1024; else print "no object closed yet"}' "$work/m0")
+# the alert lanes' work depends on the subscriptions the stack holds
+subs=$(psql "$SAFESTREAM_PG_URL" -qAtc "SELECT count(*) FROM subscriptions" 2>/dev/null || echo "?")
 
 kill -TERM $ppid; wait $ppid 2>/dev/null || true
 read -r raw_pg2 raw_pg_cpu2 < <(pg_raw "${tag}again-")
@@ -146,6 +154,8 @@ printf '| produce -> PostgreSQL commit p99 at %s reports/s | %s ms |\n' "$lat_ra
 printf '| batches in the throughput run / mean sink time per batch | %s / %s |\n' "$batches" "$sinks"
 printf '| CPU ms per 1,000 reports in the throughput run, by process / machine busy | %s / %s%% |\n' "$cpu" "$(python3 -c "print(round($busy * 100))")"
 printf '| processor peak RSS | %s MiB |\n' "$((rss_kb / 1024))"
+printf '| S3 archive after the throughput run | %s |\n' "$archive"
+printf '| subscriptions in PostgreSQL (each matching report is alerted to them) | %s |\n' "$subs"
 printf '| processor warnings and errors logged (log: %s) | %s |\n' "$build/bench-processor.log" \
   "$(grep -c '"level":"\(warn\|warning\|error\)"' "$work/processor.log" || true)"
 printf '| raw limit: bare librdkafka consumer | %s msgs/s |\n' "$raw_consume"
