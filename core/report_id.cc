@@ -3,7 +3,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -27,20 +30,52 @@ std::string formatUuid(const unsigned char* b) {
   return out;
 }
 
+// Why the digest and the random bytes are kept per thread: OpenSSL 3 looks
+// the algorithm up in its provider tables on every EVP_sha1()/RAND_bytes()
+// call (locks, hash lookups, parameter parsing), which cost more than the
+// SHA-1 of 60 bytes itself. A citizen POST makes both calls; measured with
+// perf under bench/api/run.sh they were 5 % of the API's CPU per request.
+struct DigestContext {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);  // fetched once per thread, freed with it
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~DigestContext() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+};
+
+// Random bytes drawn from RAND_bytes 4 KiB at a time, handed out once each.
+// A forked child must not repeat its parent's bytes: the buffer belongs to
+// the process that filled it and is refilled when getpid() changes.
+struct RandomPool {
+  unsigned char bytes[4096];
+  std::size_t used = sizeof bytes;
+  pid_t owner = -1;
+  void take(unsigned char* out, std::size_t n) {
+    if (owner != ::getpid() || used + n > sizeof bytes) {
+      if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+      used = 0;
+      owner = ::getpid();
+    }
+    std::memcpy(out, bytes + used, n);
+    std::memset(bytes + used, 0, n);  // a byte handed out does not stay in memory
+    used += n;
+  }
+};
+
 }  // namespace
 
 ReportId reportIdFor(std::string_view source, std::string_view sourceId) {
+  thread_local DigestContext d;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   const char sep = '\x1f';
-  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) &&
-            EVP_DigestUpdate(ctx, kNamespace.data(), kNamespace.size()) &&
-            EVP_DigestUpdate(ctx, source.data(), source.size()) &&
-            EVP_DigestUpdate(ctx, &sep, 1) &&
-            EVP_DigestUpdate(ctx, sourceId.data(), sourceId.size()) &&
-            EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
+  bool ok = d.md && d.ctx && EVP_DigestInit_ex2(d.ctx, d.md, nullptr) &&
+            EVP_DigestUpdate(d.ctx, kNamespace.data(), kNamespace.size()) &&
+            EVP_DigestUpdate(d.ctx, source.data(), source.size()) &&
+            EVP_DigestUpdate(d.ctx, &sep, 1) &&
+            EVP_DigestUpdate(d.ctx, sourceId.data(), sourceId.size()) &&
+            EVP_DigestFinal_ex(d.ctx, digest, &len);
   if (!ok) throw std::runtime_error("SHA-1 digest failed");
   digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);  // version 5
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 4122 variant
@@ -48,8 +83,9 @@ ReportId reportIdFor(std::string_view source, std::string_view sourceId) {
 }
 
 std::string randomUuid() {
+  thread_local RandomPool pool;
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  pool.take(b, sizeof b);
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
   return formatUuid(b);

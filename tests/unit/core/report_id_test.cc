@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace safestream::core {
 namespace {
@@ -12,6 +17,13 @@ TEST(ReportId, DeterministicPerSourceAndId) {
   EXPECT_NE(reportIdFor("chicago", "9512345"), reportIdFor("spotcrime", "9512345"));
   // The separator keeps ("ab","c") and ("a","bc") apart.
   EXPECT_NE(reportIdFor("ab", "c"), reportIdFor("a", "bc"));
+}
+
+TEST(ReportId, KeepsItsPinnedValue) {
+  // Ids in PostgreSQL and S3 depend on it; the value is Python's
+  // uuid.uuid5(namespace, "chicago\x1f9512345") with SafeStream's namespace.
+  EXPECT_EQ(reportIdFor("chicago", "9512345").value, "07853618-73e3-5260-9605-7007469aff40");
+  EXPECT_EQ(reportIdFor("chicago", "9512345").value, "07853618-73e3-5260-9605-7007469aff40");  // context reused
 }
 
 TEST(ReportId, IsAVersion5Uuid) {
@@ -30,6 +42,36 @@ TEST(ReportId, RandomUuidsAreVersion4AndDistinct) {
     seen.insert(u);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(ReportId, RandomUuidsDifferAcrossThreadsAndForks) {
+  std::vector<std::string> a(300), b(300);  // more than one 4 KiB draw each
+  std::thread t1([&] { for (auto& u : a) u = randomUuid(); });
+  std::thread t2([&] { for (auto& u : b) u = randomUuid(); });
+  t1.join();
+  t2.join();
+  std::set<std::string> seen(a.begin(), a.end());
+  seen.insert(b.begin(), b.end());
+  EXPECT_EQ(seen.size(), 600u);
+
+  (void)randomUuid();  // this thread's pool is filled before the fork
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string u = randomUuid();
+    ssize_t w = ::write(fds[1], u.data(), u.size());
+    ::_exit(w == static_cast<ssize_t>(u.size()) ? 0 : 1);
+  }
+  const std::string mine = randomUuid();
+  char buf[36];
+  ASSERT_EQ(::read(fds[0], buf, sizeof buf), 36);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_NE(std::string(buf, 36), mine) << "the child repeated the parent's random bytes";
 }
 
 TEST(ReportId, IsUuidRejectsOtherText) {
