@@ -79,6 +79,7 @@ class RedisRateLimiter final : public RateLimiter {
   RedisBatcher* batcher_;
   double perMinute_;
   double burst_;
+  std::string rateArg_, burstArg_;  // the script's ARGV, formatted once
   std::mutex shaMu_;
   std::string sha_;  // of the loaded script; empty until loaded
 };
