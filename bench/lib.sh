@@ -8,3 +8,5 @@ env_file="${SAFESTREAM_ENV_FILE:-$root/deploy/local/.env}"
 set -a; source "$env_file"; set +a
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# cpu_ticks PID...: user + system CPU of the processes (all threads), in clock ticks.
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }

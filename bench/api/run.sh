@@ -65,6 +65,7 @@ api_port=$(free_port); metrics_port=$(free_port)
 "$build/api/safestream-api" --port "$api_port" --metrics-port "$metrics_port" --log-level warn \
   --rate-limit-per-minute 1e9 --rate-limit-burst 1e9 --io-threads 2 --worker-threads 16 >"$work/api.log" 2>&1 &
 pids+=($!)
+api_pid=$!
 wait_http "http://127.0.0.1:$nginx_port/"
 wait_http "http://127.0.0.1:$api_port/healthz"
 
@@ -79,15 +80,21 @@ printf '\n## safestream-api vs nginx static 202 (%s s, %s connections, %s cores)
 printf '| run | requests/s | p99 | non-2xx | ratio to nginx |\n|---|---:|---:|---:|---:|\n'
 : > "$work/wrk.txt"; nginx_rps=$(rps -s "$work/post.lua" "http://127.0.0.1:$nginx_port/v1/reports"); nginx_p99=$(p99)
 printf '| nginx static 202 (POST) | %s | %s | - | 1.00 |\n' "$nginx_rps" "$nginx_p99"
+cpu0=$(cpu_ticks "$api_pid")
 : > "$work/wrk.txt"; post_rps=$(rps -s "$work/post.lua" "http://127.0.0.1:$api_port/v1/reports"); post_p99=$(p99); post_bad=$(non2xx)
+cpu1=$(cpu_ticks "$api_pid"); post_n=$(awk '/requests in/ {print $1}' "$work/wrk.txt" | tail -1)
 printf '| safestream-api POST /v1/reports (Kafka acks=all) | %s | %s | %s | %.2f |\n' "$post_rps" "$post_p99" "${post_bad:-0}" \
   "$(echo "$post_rps / $nginx_rps" | bc -l)"
+# CPU time of the API process (all its threads, user + system) per POST:
+# unlike requests/s it hardly depends on what else the machine runs.
+post_cpu_us=$(echo "($cpu1 - $cpu0) * 1000000 / $(getconf CLK_TCK) / ${post_n:-1}" | bc -l)
 near="/v1/reports?near=41.88,-87.63&radius=1000&limit=20"
 : > "$work/wrk.txt"; get_rps=$(rps "http://127.0.0.1:$api_port$near"); get_p99=$(p99); get_bad=$(non2xx)
 printf '| safestream-api GET %s | %s | %s | %s | %.2f |\n' "$near" "$get_rps" "$get_p99" "${get_bad:-0}" \
   "$(echo "$get_rps / $nginx_rps" | bc -l)"
 rows=$(psql "$SAFESTREAM_PG_URL" -tAc "SELECT count(*) FROM reports" 2>/dev/null || echo "?")
-printf '\n(reports table: %s rows; goal: POST >= 15000 requests/s)\n' "$rows"
+printf '\n(reports table: %s rows; goal: POST >= 15000 requests/s; API CPU per POST: %.0f us; load %s)\n' "$rows" \
+  "$post_cpu_us" "$(cut -d' ' -f1-3 /proc/loadavg)"
 fi  # BENCH_E2E_ONLY
 
 printf '\n## Alert latency to a WebSocket client\n\n'

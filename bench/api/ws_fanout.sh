@@ -10,7 +10,10 @@
 # bound to their own source addresses 127.0.0.x, so ephemeral ports last.
 # Memory per connection is the API's RSS growth from idle to all connected,
 # divided by the connections (user space only; the kernel's socket buffers
-# are not in it).
+# are not in it). API CPU per frame is the API processes' user + system time
+# from the first publish to 2 s after the last, divided by the frames the
+# clients received (keep-alive pings of that window included): it says what
+# a delivery costs, whatever else the machine was running.
 #
 # One process may hold at most `ulimit -Hn` descriptors (20,000 on the
 # shared development machine, and root there cannot raise it): above
@@ -51,8 +54,8 @@ all_target="/v1/live?city=$feed"
 one_target="/v1/live?city=$feed&neighbourhood=one"
 
 printf '\n## WebSocket fan-out (%s rounds; %s cores; descriptor limit %s per process)\n\n' "$rounds" "$(nproc)" "$limit"
-printf '| clients | API processes | client processes | set-up conn/s | API KiB per conn | to all: got/expected | p50 ms | p95 ms | p99 ms | to 1 %%: got/expected | p50 ms | p95 ms | p99 ms |\n'
-printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '| clients | API processes | client processes | set-up conn/s | API KiB per conn | to all: got/expected | p50 ms | p95 ms | p99 ms | to 1 %%: got/expected | p50 ms | p95 ms | p99 ms | API CPU us per frame |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for n in $counts; do
   napi=$(( (n + per_api - 1) / per_api ))
   ncli=$(( (n + per_client - 1) / per_client )); (( ncli < 2 )) && ncli=2
@@ -85,16 +88,18 @@ for n in $counts; do
   setup_ms=$(cat "$work"/ready-* | awk '{ if ($4 > m) m = $4 } END { print m }')
   sleep 2
   rss1=$(rss_kb "${api_pids[@]}")
+  cpu0=$(cpu_ticks "${api_pids[@]}")
   "$load" publish --redis-url "$SAFESTREAM_REDIS_URL" --all-feed "city:$feed" --one-feed "neighbourhood:$feed:one" \
     --rounds "$rounds" --gap-ms "$gap"
   sleep 2
+  cpu1=$(cpu_ticks "${api_pids[@]}")
   for p in "${client_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${client_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   client_pids=()
   ones=$(( (n + 99) / 100 ))  # clients 0, 100, 200, … of each process: counted below from the samples' owners
-  python3 - "$n" "$napi" "$ncli" "$setup_ms" "$rss0" "$rss1" "$rounds" "$work" <<'PY'
+  python3 - "$n" "$napi" "$ncli" "$setup_ms" "$rss0" "$rss1" "$rounds" "$work" "$((cpu1 - cpu0))" "$(getconf CLK_TCK)" <<'PY'
 import glob, sys
-n, napi, ncli, setup_ms, rss0, rss1, rounds, work = sys.argv[1:]
+n, napi, ncli, setup_ms, rss0, rss1, rounds, work, ticks, hz = sys.argv[1:]
 n, napi, ncli, rounds = int(n), int(napi), int(ncli), int(rounds)
 lat = {'a': [], 'o': []}
 ones = 0
@@ -115,6 +120,8 @@ row = [str(n), str(napi), str(ncli), '%.0f' % (n / (float(setup_ms) / 1000.0)),
 for k, expected in (('a', n * rounds), ('o', ones * rounds)):
     v = sorted(lat[k])
     row += ['%d/%d' % (len(v), expected)] + ['%.1f' % pct(v, p) for p in (0.50, 0.95, 0.99)]
+frames = len(lat['a']) + len(lat['o'])
+row.append('%.1f' % (int(ticks) * 1e6 / int(hz) / max(1, frames)))
 print('| ' + ' | '.join(row) + ' |')
 PY
   stop_all
