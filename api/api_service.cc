@@ -270,12 +270,13 @@ bool ApiService::checkRate(HttpRequest& req, const std::function<HttpResponse(Ht
 }
 
 void ApiService::afterRateCheck(HttpRequest& req, std::function<HttpResponse(HttpResponse)> renderError,
-                                Responder respond, std::function<void(HttpRequest&, Responder)> next) {
+                                Responder respond, std::function<void(HttpRequest&, Responder)> next,
+                                bool nextMayRunOnVerdictThread) {
   if (!deps_.rateLimiter) return next(req, std::move(respond));
   auto held = std::make_shared<HttpRequest>(std::move(req));
   const std::string client = held->clientIp;
-  deps_.rateLimiter->takeAsync(client, [this, held, renderError = std::move(renderError), respond = std::move(respond),
-                                        next = std::move(next)](core::Result<RateDecision> d) mutable {
+  deps_.rateLimiter->takeAsync(client, [this, held, nextMayRunOnVerdictThread, renderError = std::move(renderError),
+                                        respond = std::move(respond), next = std::move(next)](core::Result<RateDecision> d) mutable {
     if (auto refused = rateRefusal(d, deps_.metrics, renderError)) return respond(std::move(*refused));
     auto resume = [held, renderError, respond, next = std::move(next)]() mutable {
       // Out of handle()'s try block now (another thread, later): same rule,
@@ -287,7 +288,7 @@ void ApiService::afterRateCheck(HttpRequest& req, std::function<HttpResponse(Htt
         respond(renderError(errorResponse(500, "internal", "internal error")));
       }
     };
-    if (held->continueOn) held->continueOn(std::move(resume));
+    if (held->continueOn && !nextMayRunOnVerdictThread) held->continueOn(std::move(resume));
     else resume();
   });
 }
@@ -360,22 +361,50 @@ void ApiService::submit(HttpRequest& req, const core::Report& report,
 }
 
 void ApiService::postReport(HttpRequest& req, Responder respond) {
-  afterRateCheck(req, [](HttpResponse r) { return r; }, std::move(respond),
-                 [this](HttpRequest& r, Responder next) { acceptReport(r, std::move(next)); });
+  if (!req.header("idempotency-key").empty()) {
+    // The key costs blocking Redis round trips: they run on the request's
+    // own thread again, never on the rate limiter's.
+    afterRateCheck(req, [](HttpResponse r) { return r; }, std::move(respond),
+                   [this](HttpRequest& r, Responder next) { acceptReport(r, std::move(next)); });
+    return;
+  }
+  // Validated before the verdict, then queued on Kafka from whichever thread
+  // brings the verdict (the Redis batcher's): that saves the hop back to the
+  // I/O thread, one thread wake-up per POST that on a busy machine waits for
+  // a core. Nothing here blocks (the Kafka send is asynchronous). The answers
+  // are the same as before: a refused request is a 429 whatever its body,
+  // and an invalid one still takes its token.
+  auto checked = std::make_shared<core::Result<core::Report>>(validateReport(req));
+  afterRateCheck(
+      req, [](HttpResponse r) { return r; }, std::move(respond),
+      [this, checked](HttpRequest& r, Responder next) {
+        if (!*checked) return next(checkedError(checked->error()));
+        submitReport(r, **checked, std::move(next));
+      },
+      /*nextMayRunOnVerdictThread=*/true);
+}
+
+core::Result<core::Report> ApiService::validateReport(const HttpRequest& req) const {
+  if (!isJsonContentType(req)) {
+    return core::makeError("unsupported_media_type", "Content-Type must be application/json", "Content-Type");
+  }
+  return parseCitizenReport(req.body, core::randomUuid(), deps_.clock->now());
 }
 
 void ApiService::acceptReport(HttpRequest& req, Responder respond) {
+  auto report = validateReport(req);
+  if (!report) return respond(checkedError(report.error()));
+  submitReport(req, *report, std::move(respond));
+}
+
+HttpResponse ApiService::checkedError(const core::Error& e) {
+  if (e.code == "unsupported_media_type") return errorResponse(415, e.code, e.message, e.field);
+  return fromError(e);
+}
+
+void ApiService::submitReport(HttpRequest& req, const core::Report& report, Responder respond) {
   auto plain = [](HttpResponse r) { return r; };
-  if (!isJsonContentType(req)) {
-    respond(errorResponse(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type"));
-    return;
-  }
-  auto report = parseCitizenReport(req.body, core::randomUuid(), deps_.clock->now());
-  if (!report) {
-    respond(fromError(report.error()));
-    return;
-  }
-  submit(req, *report,
+  submit(req, report,
          [](const std::string& id) {
            HttpResponse r;
            r.status = 202;

@@ -89,11 +89,17 @@ class ApiService {
   void submit(HttpRequest& req, const core::Report& report, std::function<HttpResponse(const std::string&)> render,
               std::function<HttpResponse(HttpResponse)> renderError, Responder respond);
   bool checkRate(HttpRequest& req, const std::function<HttpResponse(HttpResponse)>& renderError, Responder& respond);
-  // checkRate without blocking the calling thread: `next` runs (on any
-  // thread) once the token is taken or the limiter failed open.
+  // checkRate without blocking the calling thread: `next` runs once the
+  // token is taken or the limiter failed open, on the request's thread
+  // (HttpRequest::continueOn) or, when `nextMayRunOnVerdictThread` (for a
+  // `next` that never blocks), on the thread that brought the verdict.
   void afterRateCheck(HttpRequest& req, std::function<HttpResponse(HttpResponse)> renderError, Responder respond,
-                      std::function<void(HttpRequest&, Responder)> next);
+                      std::function<void(HttpRequest&, Responder)> next, bool nextMayRunOnVerdictThread = false);
   void acceptReport(HttpRequest& req, Responder respond);
+  // The citizen report of a POST /v1/reports body, or why not (415 or 400).
+  core::Result<core::Report> validateReport(const HttpRequest& req) const;
+  static HttpResponse checkedError(const core::Error& e);
+  void submitReport(HttpRequest& req, const core::Report& report, Responder respond);
   void acceptOpen311(HttpRequest& req, Responder respond);
   core::Result<core::Subscription> authorizeRequest(HttpRequest& req, HttpResponse& error);
 

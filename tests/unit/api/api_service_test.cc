@@ -330,6 +330,63 @@ TEST_F(ServiceTest, RateCheckAnsweredLaterHoldsTheRequestUntilThen) {
   EXPECT_EQ(publisher_.published[0].description, "two people fighting") << "the body survived the wait";
 }
 
+// Without an Idempotency-Key nothing after the verdict blocks, so the
+// report is queued from the verdict's thread instead of hopping back to the
+// request's (continueOn); with a key (blocking Redis calls) it hops back.
+TEST_F(ServiceTest, ReportIsQueuedFromTheVerdictThreadUnlessItHasAnIdempotencyKey) {
+  limiter_.deferred = true;
+  limiter_.capacity = 3;
+  int hops = 0;
+  std::vector<std::function<void()>> hopped;
+  std::vector<HttpResponse> answers;
+  auto post = [&](std::string body, std::string key) {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/v1/reports";
+    req.body = std::move(body);
+    req.clientIp = "10.0.0.8";
+    req.headers["content-type"] = "application/json";
+    if (!key.empty()) req.headers["idempotency-key"] = key;
+    req.continueOn = [&](std::function<void()> task) {
+      ++hops;
+      hopped.push_back(std::move(task));
+    };
+    service_.handle(std::move(req), [&](HttpResponse r) { answers.push_back(std::move(r)); });
+  };
+  post(kGoodReport, "");
+  post("{\"category\":", "");  // invalid: still takes its token, then 400
+  post(kGoodReport, "with-key");
+  post("{\"category\":", "");  // over the limit: 429 whatever the body
+  EXPECT_TRUE(publisher_.published.empty()) << "queued before the rate check came back";
+  ASSERT_EQ(limiter_.pending.size(), 4u);
+  for (auto& run : limiter_.pending) run();
+  EXPECT_EQ(hops, 1) << "only the request with an Idempotency-Key goes back to its thread";
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_EQ(answers[0].status, 202) << answers[0].body;
+  EXPECT_EQ(answers[1].status, 400) << answers[1].body;
+  expectJsonError(answers[2], 429, "rate_limited", "fourth request over the limit");
+  for (auto& task : hopped) task();
+  ASSERT_EQ(answers.size(), 4u);
+  EXPECT_EQ(answers[3].status, 202) << answers[3].body;
+  EXPECT_EQ(publisher_.published.size(), 2u);
+}
+
+TEST_F(ServiceTest, WrongContentTypeIs415BeforeAndAfterTheRateCheck) {
+  auto r = call("POST", "/v1/reports", kGoodReport, {{"content-type", "text/plain"}});
+  expectJsonError(r, 415, "unsupported_media_type", "text/plain body");
+  limiter_.deferred = true;
+  std::vector<HttpResponse> answers;
+  HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/reports";
+  req.body = kGoodReport;
+  req.headers["content-type"] = "text/plain";
+  service_.handle(std::move(req), [&](HttpResponse x) { answers.push_back(std::move(x)); });
+  for (auto& run : limiter_.pending) run();
+  ASSERT_EQ(answers.size(), 1u);
+  expectJsonError(answers[0], 415, "unsupported_media_type", "text/plain body, deferred verdict");
+}
+
 TEST_F(ServiceTest, RateLimitAnswers429WithRetryAfterAndFailsOpen) {
   limiter_.capacity = 2;
   EXPECT_EQ(call("POST", "/v1/reports", kGoodReport).status, 202);
