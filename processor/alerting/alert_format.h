@@ -46,6 +46,7 @@ struct SurgeEvent {
   double zScore = 0;
   core::Timestamp windowStart{};
   core::Timestamp windowEnd{};
+  bool operator==(const SurgeEvent&) const = default;
   // Stable key of this surge: cell token, category and window start.
   std::string key() const;
 };

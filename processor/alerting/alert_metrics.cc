@@ -41,6 +41,8 @@ AlertMetrics::AlertMetrics(prometheus::Registry& r)
                          "Reports and surges appended to a city's or neighbourhood's live feed (GET /v1/live)")),
       lateEvents(counter(r, "safestream_surge_late_events_total",
                          "Reports older than the surge watermark (counted into their window when still open)")),
+      surgeConflicts(counter(r, "safestream_surge_commit_conflicts_total",
+                             "Surge state commits redone because another processor changed the key since it was read")),
       skippedNoLocation(counter(r, "safestream_alerts_skipped_no_location_total",
                                 "Reports without a location: they never alert")),
       subscriptionChanges(counter(r, "safestream_alert_subscription_changes_total",

@@ -23,6 +23,7 @@ class AlertMetrics {
   prometheus::Counter& surgesDetected;      // surges (one per cell, category and window)
   prometheus::Counter& broadcasts;           // events appended to a city's or neighbourhood's live feed
   prometheus::Counter& lateEvents;          // reports behind the surge watermark (still counted)
+  prometheus::Counter& surgeConflicts;      // surge key commits redone: another instance changed the key
   prometheus::Counter& skippedNoLocation;   // reports without location: never alert
   prometheus::Counter& subscriptionChanges; // notifications applied
   prometheus::Counter& subscriptionsRejected;  // rows whose area could not be built

@@ -18,9 +18,7 @@ namespace {
 constexpr long long kHourMs = 3600 * 1000;
 constexpr int kThrottleTtlSeconds = 2 * 3600;
 constexpr int kHeldTtlSeconds = 24 * 3600;       // a digest is still sent after a day-long outage
-constexpr int kSurgeSeenTtlSeconds = 3 * 24 * 3600;
-constexpr int kSurgeStateTtlSeconds = 30 * 24 * 3600;
-constexpr std::size_t kMaxCachedSurgeStates = 100000;
+constexpr int kSurgeStateTtlSeconds = 30 * 24 * 3600;  // of the topic's "published" claim
 constexpr const char* kDigestsDueKey = "safestream:alerts:digests:due";
 
 // KEYS: dedupe, stream, channel, throttle counter, held-back counter, digests-due set
@@ -134,7 +132,8 @@ RedisAlertSink::RedisAlertSink(RedisAlertSinkOptions options, std::shared_ptr<Su
       redis_(std::move(redis)),
       metrics_(metrics),
       clock_(clock),
-      alertsTopic_(alertsTopic) {}
+      alertsTopic_(alertsTopic),
+      surgeCounter_(*redis_, options_.surgeKeyPrefix, options_.surge) {}
 
 RedisAlertSink::~RedisAlertSink() = default;
 
@@ -335,12 +334,7 @@ core::Status RedisAlertSink::sendDueDigests() {
 }
 
 core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
-  struct Event {
-    const core::Report* report;
-    std::string key;
-    std::size_t order;
-  };
-  std::vector<Event> events;
+  std::vector<SurgeInput> inputs;
   for (const auto& b : batches) {
     for (const auto& pr : b->reports) {
       const auto& r = pr.report;
@@ -348,176 +342,35 @@ core::Status RedisAlertSink::detectSurges(std::span<const BatchPtr> batches) {
       if (!r.location || !r.enrichment || r.enrichment->cellL13 == 0 || r.enrichment->duplicateOf) continue;
       // Lost property or traffic collisions piling up are not a crime surge.
       if (r.enrichment->category == core::kNonCrimeCategory) continue;
-      events.push_back(
-          {&r, options_.surgeKeyPrefix + core::cellToken(r.enrichment->cellL13) + ":" + r.enrichment->category,
-           events.size()});
+      inputs.push_back({r.id.value, r.enrichment->cellL13, r.enrichment->category, r.occurredAt, channelsOf(r)});
     }
   }
-  if (events.empty()) return core::okStatus();
-
-  // Count each report once, across retries, replays and restarts. The ids
-  // already counted are kept in one Redis set per event day
-  // ({prefix}seen:{YYYY-MM-DD}): one SMISMEMBER per day of the batch here,
-  // and the fresh ids are added in the same MULTI as the states they
-  // changed (below), so a failure in between counts nothing twice and
-  // loses nothing. One set per day instead of one key per report: a
-  // command per day rather than per report, and the sets expire as a whole.
-  std::map<std::chrono::sys_days, std::vector<std::size_t>> byDay;  // event day -> indexes into events
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    byDay[std::chrono::floor<std::chrono::days>(events[i].report->occurredAt)].push_back(i);
-  }
-  std::vector<std::vector<std::string>> checks;
-  for (const auto& [day, idx] : byDay) {
-    const std::string key =
-        options_.surgeKeyPrefix + "seen:" + core::formatTimestamp(core::Timestamp(day)).substr(0, 10);
-    auto& c = checks.emplace_back(std::vector<std::string>{"SMISMEMBER", key});
-    c.reserve(idx.size() + 2);
-    for (auto i : idx) c.push_back(events[i].report->id.value);
-  }
-  auto seen = redis_->pipeline(checks);
-  if (!seen) return redisFailure(seen.error(), metrics_);
-  std::vector<Event> fresh;
-  std::vector<std::vector<std::string>> markSeen;  // SADD per day, run with the state saves
-  std::unordered_set<std::string_view> freshIds;   // a report twice in one batch counts once
-  std::size_t d = 0;
-  for (const auto& [day, idx] : byDay) {
-    const std::string& key = checks[d][1];
-    const auto& reply = (*seen)[d++];
-    if (reply.type != core::RedisReply::Type::array || reply.elements.size() != idx.size()) {
-      return redisFailure(core::makeError("redis_error", "SMISMEMBER " + key + ": unexpected reply " + reply.str),
-                          metrics_);
-    }
-    std::vector<std::string> add{"SADD", key};
-    for (std::size_t j = 0; j < idx.size(); ++j) {
-      const auto& e = events[idx[j]];
-      if (reply.elements[j].integer != 0 || !freshIds.insert(e.report->id.value).second) continue;
-      fresh.push_back(e);
-      add.push_back(e.report->id.value);
-    }
-    if (add.size() > 2) markSeen.push_back(std::move(add));
-  }
-  if (fresh.empty()) return core::okStatus();
-  // byDay grouped the events by day: back to batch order, which is the
-  // order the surge detector must see them in.
-  std::sort(fresh.begin(), fresh.end(), [](const Event& a, const Event& b) { return a.order < b.order; });
-
-  if (surgeStates_.size() > kMaxCachedSurgeStates) surgeStates_.clear();
-  if (cellSince_.size() > kMaxCachedSurgeStates) cellSince_.clear();
-  // Keys and cells not cached yet, each once, in first-seen order (hash
-  // sets: a batch can touch thousands of distinct keys).
-  std::vector<std::string> toLoad;
-  std::unordered_set<std::string_view> loading;
-  std::vector<std::string> cells;
-  std::vector<const Event*> firstOfCell;  // the first fresh report of each cell in `cells`
-  std::unordered_set<std::uint64_t> cellsSeen;
-  for (const auto& e : fresh) {
-    if (!surgeStates_.count(e.key) && loading.insert(e.key).second) toLoad.push_back(e.key);
-    const std::uint64_t cell = e.report->enrichment->cellL13;
-    if (!cellsSeen.insert(cell).second) continue;
-    auto token = core::cellToken(cell);
-    if (cellSince_.count(token)) continue;
-    cells.push_back(std::move(token));
-    firstOfCell.push_back(&e);
-  }
-  std::vector<std::vector<std::string>> gets;
-  for (const auto& k : toLoad) gets.push_back({"GET", k});
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    gets.push_back({"SET", options_.surgeKeyPrefix + "since:" + cells[i],
-                    std::to_string(core::toEpochMillis(firstOfCell[i]->report->occurredAt)), "NX", "GET", "EX",
-                    std::to_string(kSurgeStateTtlSeconds)});
-  }
-  if (!gets.empty()) {
-    auto states = redis_->pipeline(gets);
-    if (!states) return redisFailure(states.error(), metrics_);
-    for (std::size_t i = 0; i < toLoad.size(); ++i) {
-      SurgeState st;
-      if ((*states)[i].type == core::RedisReply::Type::string) {
-        if (auto decoded = decodeSurgeState((*states)[i].str)) {
-          st = std::move(*decoded);
-        } else {
-          core::log::warn("surge_state_invalid", {{"key", toLoad[i]}});
-        }
-      }
-      surgeStates_[toLoad[i]] = std::move(st);
-    }
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      const auto& reply = (*states)[toLoad.size() + i];
-      long long since = std::stoll(gets[toLoad.size() + i][2]);  // we were first: our own value
-      if (reply.type == core::RedisReply::Type::string) {
-        try {
-          since = std::stoll(reply.str);
-        } catch (const std::exception&) {
-          core::log::warn("surge_since_invalid", {{"cell", cells[i]}});
-        }
-      }
-      cellSince_[cells[i]] = core::fromEpochMillis(since);
-    }
-  }
-  auto sinceOf = [&](std::uint64_t cell) -> std::optional<core::Timestamp> {
-    auto it = cellSince_.find(core::cellToken(cell));
-    if (it == cellSince_.end()) return std::nullopt;
-    return it->second;
-  };
-  std::vector<std::pair<SurgeEvent, const core::Report*>> surges;  // with the report that set it off
-  std::vector<std::string> touched;
-  std::unordered_set<std::string_view> touchedSet;
-  for (const auto& e : fresh) {
-    auto& state = surgeStates_[e.key];
-    auto obs = observeSurge(state, e.report->enrichment->cellL13, e.report->enrichment->category,
-                            e.report->occurredAt, options_.surge,
-                            sinceOf(e.report->enrichment->cellL13));
-    if (obs.lateness != Lateness::onTime) metrics_.lateEvents.Increment();
-    if (obs.surge) surges.emplace_back(*obs.surge, e.report);
-    if (touchedSet.insert(e.key).second) touched.push_back(e.key);
-  }
-  // Deliver before saving: if delivery fails, the retry recomputes the same
-  // surge from Redis (deterministic) and the dedupe keys skip what was sent.
-  // The cache is then ahead of Redis: the retry starts from Redis.
-  auto resetToRedis = [&] { surgeStates_.clear(); };
-  for (const auto& [s, trigger] : surges) {
-    metrics_.surgesDetected.Increment();
-    core::log::info("surge_detected", {{"cell", core::cellToken(s.cellL13)},
+  if (inputs.empty()) return core::okStatus();
+  // Exact across instances, each report once, each surge committed before
+  // it is sent (redis_surge_counter.h).
+  auto counted = surgeCounter_.count(inputs);
+  if (!counted) return redisFailure(counted.error(), metrics_);
+  metrics_.lateEvents.Increment(static_cast<double>(counted->late));
+  metrics_.surgeConflicts.Increment(static_cast<double>(counted->conflicts));
+  for (std::size_t i = 0; i < counted->toSend.size(); ++i) {
+    const auto& p = counted->toSend[i];
+    const auto& s = p.event;
+    const bool leftover = i < counted->fromOutbox;  // committed earlier, not sent yet
+    if (!leftover) metrics_.surgesDetected.Increment();
+    core::log::info(leftover ? "surge_resent" : "surge_detected", {{"cell", core::cellToken(s.cellL13)},
                                        {"category", s.category},
                                        {"count", s.count},
                                        {"baseline_mean", s.baselineMean},
                                        {"z_score", s.zScore},
                                        {"window_start", core::formatTimestamp(s.windowStart)}});
-    if (auto st = deliverSurge(s, *trigger); !st) {
-      resetToRedis();
-      return st;
-    }
-  }
-  // The states and the ids they counted, together or not at all.
-  std::vector<std::vector<std::string>> saves{{"MULTI"}};
-  for (const auto& k : touched) {
-    saves.push_back({"SET", k, encodeSurgeState(surgeStates_[k]), "EX", std::to_string(kSurgeStateTtlSeconds)});
-  }
-  for (auto& add : markSeen) {
-    std::string key = add[1];
-    saves.push_back(std::move(add));
-    saves.push_back({"EXPIRE", std::move(key), std::to_string(kSurgeSeenTtlSeconds)});
-  }
-  saves.push_back({"EXEC"});
-  auto saved = redis_->pipeline(saves);
-  if (!saved) {
-    resetToRedis();
-    return redisFailure(saved.error(), metrics_);
-  }
-  const auto& exec = saved->back();
-  if (exec.type != core::RedisReply::Type::array || exec.elements.size() != saves.size() - 2) {
-    resetToRedis();
-    return redisFailure(core::makeError("redis_error", "surge state save: EXEC failed " + exec.str), metrics_);
-  }
-  for (const auto& r : exec.elements) {
-    if (r.type == core::RedisReply::Type::error) {
-      resetToRedis();
-      return redisFailure(core::makeError("redis_error", "surge state save: " + r.str), metrics_);
-    }
+    if (auto st = deliverSurge(p); !st) return st;  // it stays in the outbox: the retry sends it
+    if (auto st = surgeCounter_.sent(s); !st) return redisFailure(st.error(), metrics_);
   }
   return core::okStatus();
 }
 
-core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge, const core::Report& trigger) {
+core::Status RedisAlertSink::deliverSurge(const PendingSurge& pending) {
+  const SurgeEvent& surge = pending.event;
   const auto now = clock_.now();
   std::vector<Delivery> deliveries;
   for (auto& sub : registry_->forCell(surge.cellL13, surge.category)) {
@@ -531,9 +384,9 @@ core::Status RedisAlertSink::deliverSurge(const SurgeEvent& surge, const core::R
   if (auto s = deliver(deliveries); !s) return s;
   if (options_.broadcastRecent.count() > 0 && surge.windowEnd >= now - options_.broadcastRecent) {
     std::vector<Broadcast> items;
-    for (auto& channel : channelsOf(trigger)) {
+    for (const auto& channel : pending.channels) {
       std::string json = broadcastSurgeJson(channel, surge, now);
-      items.push_back({std::move(channel), surge.key(), std::move(json)});
+      items.push_back({channel, surge.key(), std::move(json)});
     }
     if (auto s = broadcast(items); !s) return s;
   }

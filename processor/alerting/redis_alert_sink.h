@@ -16,7 +16,8 @@
 // digest and its count is dropped. Quiet hours: an alert whose publication
 // time falls in the subscriber's quiet hours (their time zone) is suppressed,
 // not postponed. Surge alerts: see surge_detector.h; surge state (with each
-// key's watermark) is kept in Redis, so it survives restarts.
+// key's watermark) is kept in Redis, so it survives restarts, and counted
+// there exactly with several processors (redis_surge_counter.h).
 //
 // Threading: write()/writeAll() and flush() on the alert lane's thread only
 // (ReportSink); the lane hands over each poll's reports as soon as they are
@@ -34,6 +35,7 @@
 #include "core/redis_client.h"
 #include "core/time.h"
 #include "processor/alerting/alert_metrics.h"
+#include "processor/alerting/redis_surge_counter.h"
 #include "processor/alerting/subscription_registry.h"
 #include "processor/alerting/surge_detector.h"
 #include "processor/report_sink.h"
@@ -93,7 +95,7 @@ class RedisAlertSink final : public ReportSink {
   core::Status sendDueDigests();
   core::Status sendDueDigestsIfTime();  // from write(): at most every digestCheckInterval
   core::Status detectSurges(std::span<const BatchPtr> batches);
-  core::Status deliverSurge(const SurgeEvent& surge, const core::Report& trigger);
+  core::Status deliverSurge(const PendingSurge& surge);
   // Appends one broadcast per (channel, key) at most: {channel name, dedupe key, json}.
   struct Broadcast;
   core::Status broadcast(const std::vector<Broadcast>& items);
@@ -110,9 +112,7 @@ class RedisAlertSink final : public ReportSink {
   AlertMetrics& metrics_;
   const core::Clock& clock_;
   core::MessageSink* alertsTopic_;
-  // Surge state cache (authoritative copy in Redis); bounded by kMaxCached.
-  std::unordered_map<std::string, SurgeState> surgeStates_;
-  std::unordered_map<std::string, core::Timestamp> cellSince_;  // cell token -> first report seen
+  RedisSurgeCounter surgeCounter_;  // uses *redis_ (declared after it: destroyed first)
   core::Timestamp nextDigestCheck_{};  // write() looks up due digests from then on
 };
 

@@ -13,6 +13,7 @@
 #include "tests/support/stack_env.h"
 #include "processor/alerting/alert_options.h"
 #include "processor/alerting/redis_alert_sink.h"
+#include "processor/alerting/redis_surge_counter.h"
 
 namespace safestream {
 namespace {
@@ -140,6 +141,29 @@ TEST(RedisAlertSink, UnreachableRedisIsARetriableErrorNotACrash) {
   EXPECT_EQ(metrics.matched.Value(), 1);
   EXPECT_GE(metrics.redisErrors.Value(), 1);
   EXPECT_FALSE(sink.flush(std::chrono::milliseconds(500)).ok());
+}
+
+// A surge waiting in the outbox (redis_surge_counter.h) reads back as it
+// was written, neighbourhood names with spaces and quotes included; what is
+// not one of ours reads as nothing.
+TEST(SurgeOutbox, PendingSurgeRoundTripsAndGarbageIsRejected) {
+  PendingSurge p;
+  p.event.cellL13 = 0x880e2c0000000000ULL;
+  p.event.category = "burglary";
+  p.event.count = 12;
+  p.event.baselineMean = 1.4999999999999998;
+  p.event.baselineStddev = 0.70710678118654746;
+  p.event.zScore = 14.849242404917497;
+  p.event.windowStart = core::fromEpochMillis(1393718700000);
+  p.event.windowEnd = core::fromEpochMillis(1393722300000);
+  p.channels = {"city:chicago", "neighbourhood:chicago:HYDE \"PARK\""};
+  auto back = decodePendingSurge(encodePendingSurge(p));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, p);
+  EXPECT_EQ(back->event.key(), p.event.key());
+  for (const char* bad : {"", "{}", "[1]", "not json", R"({"v":2})", R"({"v":1,"cell":"x"})"}) {
+    EXPECT_FALSE(decodePendingSurge(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace
