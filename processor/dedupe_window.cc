@@ -70,10 +70,11 @@ std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, cons
         if (dt > settings_.window) continue;
         if (e.category != category) continue;
         if (distanceMetres(e.point, *location) > settings_.radiusMetres) continue;
-        // The earliest event, then the first seen (so the answer does not
-        // depend on bucket order).
+        // The earliest event, then the smallest id: neither bucket order nor
+        // the order in which the roots were decided (which differs between
+        // processors of a group) changes the answer.
         if (!best || e.occurredAt < best->second.occurredAt ||
-            (e.occurredAt == best->second.occurredAt && e.seq < best->second.seq)) {
+            (e.occurredAt == best->second.occurredAt && node->first < best->first)) {
           best = node;
         }
       }
@@ -99,6 +100,14 @@ std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, cons
     order_ = std::move(live);
   }
   return toResult(dup);
+}
+
+core::Result<std::vector<std::optional<core::ReportId>>> DedupeWindow::checkAll(
+    std::span<const DuplicateQuery> queries) {
+  std::vector<std::optional<core::ReportId>> out;
+  out.reserve(queries.size());
+  for (const auto& q : queries) out.push_back(check(q.id, q.category, q.location, q.occurredAt));
+  return out;
 }
 
 void DedupeWindow::evictOldest() {

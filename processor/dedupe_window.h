@@ -4,7 +4,8 @@
 // and "3700 BLOCK KANDY DR") is linked to the first report seen rather than
 // counted twice. A report is a near-duplicate of a group's root (a report
 // that was itself no duplicate) of the same category within `radiusMetres`
-// and `window` of event time; the earliest such root wins.
+// and `window` of event time; the earliest such root wins, then the one
+// with the smallest id.
 //
 // Only roots are candidates, and that keeps every check bounded however
 // many reports come from one place: two roots of one category in one
@@ -19,9 +20,11 @@
 // bound without timing.
 //
 // State is in memory and bounded: beyond `maxEntries` the oldest-inserted
-// entries are forgotten. State is lost on restart (documented in
-// docs/processor.md); exact (source, source_id) duplicates do not need it
-// because they share a deterministic id and are upserted.
+// entries are forgotten. State is lost on restart and not shared with other
+// processors: the daemon uses RedisDuplicateIndex (same contract,
+// processor/duplicate_index.h) unless run with --dedupe-store memory; this
+// class is the unit tests' fake of it. Exact (source, source_id) duplicates
+// do not need it because they share a deterministic id and are upserted.
 // Not thread-safe: used by the pipeline thread only.
 #include <chrono>
 #include <cstdint>
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "core/report.h"
+#include "processor/duplicate_index.h"
 
 namespace safestream::processor {
 
@@ -41,9 +45,12 @@ struct DedupeSettings {
   std::size_t maxEntries = 500000;
 };
 
-class DedupeWindow {
+class DedupeWindow final : public DuplicateIndex {
  public:
   explicit DedupeWindow(DedupeSettings settings = {});
+
+  // check() for each query in order; never fails.
+  core::Result<std::vector<std::optional<core::ReportId>>> checkAll(std::span<const DuplicateQuery> queries) override;
 
   // Returns the id of the root this report duplicates, or nullopt when it is
   // a root itself; remembers it either way. A report without location is

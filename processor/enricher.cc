@@ -3,10 +3,43 @@
 namespace safestream::processor {
 
 Enricher::Enricher(const Taxonomy& taxonomy, const core::CityCatalog* cities, const core::Clock& clock,
-                   DedupeSettings dedupe)
-    : taxonomy_(taxonomy), cities_(cities), clock_(clock), dedupe_(dedupe) {}
+                   DedupeSettings dedupe, DuplicateIndex* index)
+    : taxonomy_(taxonomy), cities_(cities), clock_(clock), ownIndex_(dedupe), index_(index ? *index : ownIndex_) {}
 
 EnrichOutcome Enricher::enrich(core::Report& r) {
+  core::Report* one = &r;
+  return enrichAll(std::span<core::Report* const>(&one, 1)).front();
+}
+
+std::vector<EnrichOutcome> Enricher::enrichAll(std::span<core::Report* const> reports) {
+  std::vector<EnrichOutcome> out;
+  out.reserve(reports.size());
+  std::vector<DuplicateQuery> queries;
+  std::vector<std::size_t> asked;  // index into reports of each query
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    core::Report& r = *reports[i];
+    out.push_back(enrichFields(r));
+    if (!r.location) continue;  // never a duplicate
+    queries.push_back({r.id, r.enrichment->category, *r.location, r.occurredAt});
+    asked.push_back(i);
+  }
+  if (queries.empty()) return out;
+  auto links = index_.checkAll(queries);
+  if (!links.ok()) lastDedupeError_ = links.error().message;
+  for (std::size_t q = 0; q < asked.size(); ++q) {
+    auto& e = *reports[asked[q]]->enrichment;
+    auto& o = out[asked[q]];
+    if (!links.ok()) {
+      o.dedupeUnavailable = true;  // left unlinked: a root of its own
+      continue;
+    }
+    e.duplicateOf = (*links)[q];
+    o.duplicate = e.duplicateOf.has_value();
+  }
+  return out;
+}
+
+EnrichOutcome Enricher::enrichFields(core::Report& r) {
   EnrichOutcome out;
   core::Enrichment e;
   const Classification c = taxonomy_.classify(r);
@@ -57,8 +90,6 @@ EnrichOutcome Enricher::enrich(core::Report& r) {
     e.localHour = parts->hour;
     e.localWeekday = parts->weekday;
   }
-  e.duplicateOf = dedupe_.check(r.id, e.category, r.location, r.occurredAt);
-  out.duplicate = e.duplicateOf.has_value();
   e.processedAt = clock_.now();
   r.enrichment = std::move(e);
   return out;

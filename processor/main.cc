@@ -19,6 +19,7 @@
 #include "processor/pipeline.h"
 #include "processor/postgres_sink.h"
 #include "processor/processor_config.h"
+#include "processor/redis_duplicate_index.h"
 #include "processor/s3_archive_sink.h"
 
 int main(int argc, char** argv) {
@@ -39,7 +40,18 @@ int main(int argc, char** argv) {
     // One catalog for enrichment and the alert sink's neighbourhood subscriptions.
     const auto cities = std::make_shared<const core::CityCatalog>(core::CityCatalog::load(cfg.cities));
     core::SystemClock clock;
-    processor::Enricher enricher(taxonomy, cities.get(), clock);
+    // Near-duplicates are decided against one index for the whole group
+    // (Redis), so the answer does not depend on which processor reads a
+    // report, nor on restarts; "memory" keeps it in this process.
+    std::unique_ptr<processor::DuplicateIndex> duplicates;
+    if (cfg.dedupeStore == "redis") {
+      processor::RedisDuplicateIndexOptions dedupe;
+      dedupe.keyPrefix = cfg.dedupeKeyPrefix;
+      dedupe.ttl = std::chrono::hours(cfg.dedupeTtlHours);
+      duplicates = std::make_unique<processor::RedisDuplicateIndex>(
+          dedupe, std::make_unique<core::RedisClient>(core::RedisSettings{cfg.redisUrl}));
+    }
+    processor::Enricher enricher(taxonomy, cities.get(), clock, {}, duplicates.get());
 
     auto registry = std::make_shared<prometheus::Registry>();
     core::addBuildInfo(*registry, "processor");
@@ -134,7 +146,7 @@ int main(int argc, char** argv) {
         {"postgres", [&] { return core::pingPostgres(cfg.pgUrl); }},
         {"s3", [&] { return s3Probe.checkBucket(); }}};
     std::unique_ptr<core::RedisClient> redisProbe;  // used by the prober's thread only
-    if (cfg.alertsEnabled) {
+    if (cfg.alertsEnabled || cfg.dedupeStore == "redis") {
       redisProbe = std::make_unique<core::RedisClient>(core::RedisSettings{cfg.redisUrl, std::chrono::seconds(2)});
       probes.push_back({"redis", [&] { return redisProbe->ping(); }});
     }

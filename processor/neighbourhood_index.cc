@@ -14,7 +14,6 @@ CellIds cellIdsFor(const core::GeoPoint& p) {
 }
 
 std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double radiusMetres) {
-  constexpr double kEarthRadiusMetres = 6371008.8;
   const S2Point point = S2LatLng::FromDegrees(p.lat, p.lon).Normalized().ToPoint();
   const S2CellId cell = S2CellId(point).parent(level);
   // One metre of slack against rounding: a cell too many costs a lookup, one
@@ -33,7 +32,6 @@ std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double 
 }
 
 double distanceMetres(const core::GeoPoint& a, const core::GeoPoint& b) {
-  constexpr double kEarthRadiusMetres = 6371008.8;
   return S2LatLng::FromDegrees(a.lat, a.lon).GetDistance(S2LatLng::FromDegrees(b.lat, b.lon)).radians() *
          kEarthRadiusMetres;
 }

@@ -25,6 +25,9 @@ CellIds cellIdsFor(const core::GeoPoint& p);
 std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double radiusMetres);
 
 // Great-circle distance in metres.
+// Mean earth radius of every distance here (and of the Redis near-duplicate
+// index's script, which is given it).
+inline constexpr double kEarthRadiusMetres = 6371008.8;
 double distanceMetres(const core::GeoPoint& a, const core::GeoPoint& b);
 
 // Neighbourhoods (point -> city and neighbourhood) live in core/cities.h:

@@ -251,15 +251,28 @@ BatchPtr Pipeline::prepare(std::vector<core::InMessage>& msgs) {
       batch.deadLetters.push_back(makeDeadLetter(m, decoded.error(), now, settings_.dlqTopic));
       continue;
     }
-    core::Report& r = decoded.value();
-    const EnrichOutcome o = enricher_.enrich(r);
+    batch.reports.push_back(ProcessedReport{std::move(decoded.value()), tp, m.offset, m.timestampMs.value_or(0), {}});
+  }
+  // The whole poll enriched at once: one near-duplicate index call for it.
+  std::vector<core::Report*> reports;
+  reports.reserve(batch.reports.size());
+  for (auto& p : batch.reports) reports.push_back(&p.report);
+  const auto outcomes = enricher_.enrichAll(reports);
+  bool degraded = false;
+  for (std::size_t i = 0; i < batch.reports.size(); ++i) {
+    core::Report& r = batch.reports[i].report;
+    const EnrichOutcome& o = outcomes[i];
     if (o.unmappedType) metrics_.unmapped(r.source).Increment();
     if (!o.geocoded) metrics_.ungeocoded.Increment();
     if (o.duplicate) metrics_.duplicatesLinked.Increment();
+    if (o.dedupeUnavailable) {
+      metrics_.dedupeUnavailable.Increment();
+      degraded = true;
+    }
     metrics_.eventAge.Observe(std::max(0.0, std::chrono::duration<double>(now - r.occurredAt).count()));
-    std::string json = core::encodeReport(r, /*includePrivate=*/false);
-    batch.reports.push_back(ProcessedReport{std::move(r), tp, m.offset, m.timestampMs.value_or(0), std::move(json)});
+    batch.reports[i].publicJson = core::encodeReport(r, /*includePrivate=*/false);
   }
+  if (degraded) core::log::warn("dedupe_unavailable", {{"error", enricher_.lastDedupeError()}});
   metrics_.valid.Increment(static_cast<double>(batch.reports.size()));
   for (auto& [tp, range] : ranges) batch.ranges.push_back(range);
   return out;

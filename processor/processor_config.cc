@@ -78,6 +78,16 @@ ProcessorConfig parseProcessorConfig(int argc, char** argv, const std::function<
   core::addLogLevelOption(app, c.logLevel);
   core::addOption(app, "--alerts", c.alertsEnabled, "SAFESTREAM_ALERTS_ENABLED",
                   "Match reports against subscriptions and deliver alerts through Redis");
+  core::addOption(app, "--dedupe-store", c.dedupeStore, "SAFESTREAM_DEDUPE_STORE",
+                  "Near-duplicate index: redis (shared by every processor of the group, kept across restarts) or "
+                  "memory (this process only, lost on restart)")
+      ->check(CLI::IsMember({"redis", "memory"}));
+  core::addOption(app, "--dedupe-key-prefix", c.dedupeKeyPrefix, "SAFESTREAM_DEDUPE_KEY_PREFIX",
+                  "Namespace of the near-duplicate index's Redis keys");
+  core::addOption(app, "--dedupe-ttl-hours", c.dedupeTtlHours, "SAFESTREAM_DEDUPE_TTL_HOURS",
+                  "How long the Redis index keeps a decision after its report was last seen (a replay within it "
+                  "gets the same link)")
+      ->check(CLI::Range(1, 24 * 365));
   if (addMore) addMore(app);
   core::parseCommandLine(app, argc, argv);
   return c;

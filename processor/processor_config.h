@@ -41,6 +41,12 @@ struct ProcessorConfig {
   int metricsPort = 59102;
   std::string logLevel = "info";
   bool alertsEnabled = true;  // the Redis alert sink (processor/alerting)
+  // Near-duplicate index: "redis" (shared by the group, kept across
+  // restarts: processor/redis_duplicate_index.h) or "memory" (this process
+  // only, lost on restart: one processor without Redis).
+  std::string dedupeStore = "redis";
+  std::string dedupeKeyPrefix = "safestream:dedupe:";
+  int dedupeTtlHours = 7 * 24;
 };
 
 // Parses flags and SAFESTREAM_* variables; exits on --help or a bad flag;

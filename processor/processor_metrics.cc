@@ -16,6 +16,8 @@ ProcessorMetrics::ProcessorMetrics(prometheus::Registry& r)
       valid(counter(r, "safestream_processor_valid_total", "Messages that decoded and were enriched")),
       duplicatesLinked(counter(r, "safestream_processor_duplicates_linked_total",
                                "Near-duplicate reports linked to an earlier one with duplicate_of")),
+      dedupeUnavailable(counter(r, "safestream_processor_dedupe_unavailable_total",
+                                "Reports stored without a near-duplicate decision because the index (Redis) failed")),
       ungeocoded(counter(r, "safestream_processor_ungeocoded_total",
                          "Valid reports without coordinates, stored without cells or neighbourhood")),
       batches(counter(r, "safestream_processor_batches_total",

@@ -21,6 +21,7 @@ class ProcessorMetrics {
   prometheus::Counter& consumed;          // messages read from reports.raw
   prometheus::Counter& valid;             // decoded and enriched
   prometheus::Counter& duplicatesLinked;  // near-duplicates given duplicate_of
+  prometheus::Counter& dedupeUnavailable; // reports left unlinked: the near-duplicate index failed
   prometheus::Counter& ungeocoded;        // valid, without coordinates
   prometheus::Counter& batches;           // offset commits (each after every lane made the offsets durable)
   prometheus::Counter& commitErrors;

@@ -54,7 +54,8 @@ run() {
   port=$(free_port)
   SAFESTREAM_REDIS_URL=$bench_redis SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" \
     --raw-topic "bench.$name.raw" --enriched-topic bench.enriched --dlq-topic bench.dlq --alerts-topic bench.alerts \
-    --group-id "bench-$tag$name" --s3-prefix "bench/${tag}$name" --log-level warn ${BENCH_PROCESSOR_ARGS:-} \
+    --group-id "bench-$tag$name" --s3-prefix "bench/${tag}$name" --dedupe-key-prefix "safestream:dedupe:$tag$name:" \
+    --log-level warn ${BENCH_PROCESSOR_ARGS:-} \
     >"$work/$name.log" 2>&1 &
   ppid=$!
   pids+=($ppid)

@@ -35,6 +35,7 @@ done
 tag=$(unique_tag)
 topic="ops.demo.$tag.raw"
 surge_prefix="safestream:surge:opsdemo-$tag:"
+dedupe_prefix="safestream:dedupe:opsdemo-$tag:"  # near-duplicates of earlier runs' copies of the demo stay apart
 s3_prefix="ops-demo-$tag"
 work=$(mktemp -d)
 run="$work/run"
@@ -70,6 +71,7 @@ cleanup() {
     done
   fi
   redis --scan --pattern "$surge_prefix*" | xargs -r "${redis[@]}" DEL >/dev/null 2>&1
+  redis --scan --pattern "$dedupe_prefix*" | xargs -r "${redis[@]}" DEL >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,7 +81,7 @@ trap cleanup EXIT
 metrics_port=$(free_port)
 "$build/processor/safestream-processor" --raw-topic "$topic" --group-id "ops-demo-$tag" \
   --enriched-topic "ops.demo.$tag.enriched" --dlq-topic "ops.demo.$tag.dlq" --alerts-topic "ops.demo.$tag.alerts" \
-  --s3-prefix "$s3_prefix" --surge-key-prefix "$surge_prefix" --live-feed-recent-seconds 0 --metrics-port "$metrics_port" \
+  --s3-prefix "$s3_prefix" --surge-key-prefix "$surge_prefix" --dedupe-key-prefix "$dedupe_prefix" --live-feed-recent-seconds 0 --metrics-port "$metrics_port" \
   >"$work/processor.log" 2>&1 &
 processor_pid=$!
 api_port=$(free_port) api_metrics_port=$(free_port)

@@ -14,12 +14,17 @@
 namespace safestream::testing {
 
 namespace {
+bool has(const std::vector<std::string>& args, const std::string& flag) {
+  return std::find(args.begin(), args.end(), flag) != args.end();
+}
+
 // Archive objects close after a second unless the test says otherwise, so
-// the tests see them while the daemon runs.
-void withFastRotation(std::vector<std::string>& args, const std::vector<std::string>& extraArgs) {
-  if (std::find(extraArgs.begin(), extraArgs.end(), "--s3-rotate-interval") == extraArgs.end()) {
-    args.insert(args.end(), {"--s3-rotate-interval", "1"});
-  }
+// the tests see them while the daemon runs; the run's own near-duplicate
+// index unless the test names one.
+void withFastRotation(std::vector<std::string>& args, const std::vector<std::string>& extraArgs,
+                      const std::string& dedupePrefix) {
+  if (!has(extraArgs, "--s3-rotate-interval")) args.insert(args.end(), {"--s3-rotate-interval", "1"});
+  if (!has(extraArgs, "--dedupe-key-prefix")) args.insert(args.end(), {"--dedupe-key-prefix", dedupePrefix});
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
 }
 }  // namespace
@@ -30,10 +35,11 @@ ProcessorRun startProcessor(const std::string& name, std::vector<std::string> ex
   run.tag = name + "-" + core::randomUuid().substr(0, 8) + "-";
   run.groupId = "it-" + run.tag + "group";
   run.s3Prefix = "it/" + run.tag.substr(0, run.tag.size() - 1);
+  run.dedupePrefix = "safestream:test:dedupe:" + run.tag;
   run.metricsPort = freePort();
   std::vector<std::string> args{"--group-id", run.groupId, "--metrics-port", std::to_string(run.metricsPort),
                                 "--s3-prefix", run.s3Prefix};
-  withFastRotation(args, extraArgs);
+  withFastRotation(args, extraArgs, run.dedupePrefix);
   run.daemon = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
   run.daemon->start();
   EXPECT_TRUE(run.daemon->waitHealthy(run.metricsUrl() + "/healthz")) << run.daemon->logTail();
@@ -45,7 +51,7 @@ std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, i
   metricsPort = freePort();
   std::vector<std::string> args{"--group-id", first.groupId, "--metrics-port", std::to_string(metricsPort),
                                 "--s3-prefix", first.s3Prefix};
-  withFastRotation(args, extraArgs);
+  withFastRotation(args, extraArgs, first.dedupePrefix);
   auto d = std::make_unique<DaemonProcess>(binaryPath("processor/safestream-processor"), args);
   d->start();
   EXPECT_TRUE(d->waitHealthy("http://127.0.0.1:" + std::to_string(metricsPort) + "/healthz")) << d->logTail();

@@ -15,6 +15,10 @@ struct ProcessorRun {
   std::string tag;       // unique per test: prefixes source ids, names the group and S3 prefix
   std::string groupId;
   std::string s3Prefix;
+  // Of the near-duplicate index in Redis: each run its own (the index is
+  // shared and persistent, so the same samples of another test, under other
+  // ids, would otherwise be the roots of ours). Other instances share it.
+  std::string dedupePrefix;
   int metricsPort = 0;
   std::unique_ptr<DaemonProcess> daemon;
   std::string metricsUrl() const { return "http://127.0.0.1:" + std::to_string(metricsPort); }

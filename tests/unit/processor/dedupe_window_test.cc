@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "core/report_id.h"
@@ -37,10 +38,33 @@ TEST(DedupeWindow, DifferentCategoryFarAwayOrLateAreNotDuplicates) {
   EXPECT_FALSE(w.check(id("c"), "theft", core::GeoPoint{kTahoeA.lat + 0.0018, kTahoeA.lon}, t).has_value()) << "too far";
   EXPECT_FALSE(w.check(id("d"), "theft", kTahoeB, t + 31min).has_value()) << "too late";
   EXPECT_FALSE(w.check(id("e"), "theft", kTahoeB, t - 31min).has_value()) << "too early";
-  // Just inside both limits.
-  auto close = w.check(id("f"), "theft", core::GeoPoint{kTahoeA.lat + 0.0012, kTahoeA.lon}, t + 29min);  // ~133 m
+  // Just inside both limits (south of a: c, as early as a and 67 m from a
+  // point north of it, would win a tie by its smaller id).
+  auto close = w.check(id("f"), "theft", core::GeoPoint{kTahoeA.lat - 0.0012, kTahoeA.lon}, t + 29min);  // ~133 m
   ASSERT_TRUE(close.has_value());
   EXPECT_EQ(*close, id("a"));
+}
+
+// Two roots of the same event time within reach: the smaller id wins,
+// whichever was decided first (processors of a group decide in different
+// orders).
+TEST(DedupeWindow, ATieOfEventTimeGoesToTheSmallerIdInEitherOrder) {
+  const auto t = at("2015-10-18T05:00:00Z");
+  const core::GeoPoint north{kTahoeA.lat + 0.0012, kTahoeA.lon}, south{kTahoeA.lat - 0.0012, kTahoeA.lon};  // 267 m apart
+  const auto smaller = std::min(id("n").value, id("s").value);
+  for (bool northFirst : {true, false}) {
+    DedupeWindow w;
+    if (northFirst) {
+      ASSERT_FALSE(w.check(id("n"), "theft", north, t).has_value());
+      ASSERT_FALSE(w.check(id("s"), "theft", south, t).has_value());
+    } else {
+      ASSERT_FALSE(w.check(id("s"), "theft", south, t).has_value());
+      ASSERT_FALSE(w.check(id("n"), "theft", north, t).has_value());
+    }
+    auto between = w.check(id("m"), "theft", kTahoeA, t + 1min);  // 133 m from each
+    ASSERT_TRUE(between.has_value());
+    EXPECT_EQ(between->value, smaller) << (northFirst ? "north first" : "south first");
+  }
 }
 
 TEST(DedupeWindow, NoLocationIsNeverADuplicate) {
@@ -161,8 +185,8 @@ TEST(DedupeWindow, AgreesWithBruteForceScan) {
       for (const auto& e : all) {
         const auto dt = e.t > t ? e.t - t : t - e.t;
         if (e.dup || e.category != c || dt > 30min || distanceMetres(e.point, p) > 150) continue;
-        // In order seen, so on a tie the first seen stays best.
-        if (!best || e.t < best->t) best = &e;
+        // On a tie of event time, the smallest id.
+        if (!best || e.t < best->t || (e.t == best->t && e.id < best->id)) best = &e;
       }
       std::optional<std::string> want;
       if (best) want = best->id;

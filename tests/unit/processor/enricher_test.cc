@@ -144,5 +144,58 @@ TEST_F(EnricherTest, UnmappedTypeIsOtherAndCounted) {
   EXPECT_EQ(r.enrichment->category, "other");
 }
 
+// An index that always fails (Redis down, for the enricher).
+class FailingIndex final : public DuplicateIndex {
+ public:
+  core::Result<std::vector<std::optional<core::ReportId>>> checkAll(std::span<const DuplicateQuery> q) override {
+    calls += q.size();
+    return core::makeError("dedupe_redis", "near-duplicate index: connection refused", "", true);
+  }
+  std::size_t calls = 0;
+};
+
+// A poll's reports are decided in one index call, in order: the second
+// report of a pair in the same poll links to the first; a report without
+// coordinates is not asked about.
+TEST_F(EnricherTest, APollIsDecidedInOneCallInOrder) {
+  DedupeWindow fake;
+  Enricher batched{taxonomy, &cities, clock, {}, &fake};
+  const std::string at = R"(,"lat":41.8800,"lon":-87.6300)";
+  auto first = decode(chicagoRow("pair-1", "2014-03-08T23:52:00", at));
+  auto second = decode(chicagoRow("pair-2", "2014-03-08T23:58:00", at));
+  auto nowhere = decode(chicagoRow("pair-3", "2014-03-08T23:59:00", ""));
+  std::vector<core::Report*> poll{&first, &nowhere, &second};
+  const auto outcomes = batched.enrichAll(poll);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_FALSE(first.enrichment->duplicateOf.has_value());
+  EXPECT_FALSE(nowhere.enrichment->duplicateOf.has_value());
+  ASSERT_TRUE(second.enrichment->duplicateOf.has_value());
+  EXPECT_EQ(second.enrichment->duplicateOf->value, first.id.value);
+  EXPECT_TRUE(outcomes[2].duplicate);
+  EXPECT_FALSE(outcomes[1].geocoded);
+  EXPECT_EQ(fake.size(), 2u) << "only reports with coordinates are asked about";
+}
+
+// The index failing leaves the reports unlinked and says so (the pipeline
+// counts and logs it); everything else is enriched as usual.
+TEST_F(EnricherTest, AFailingIndexLeavesReportsUnlinkedAndSaysSo) {
+  FailingIndex failing;
+  Enricher degraded{taxonomy, &cities, clock, {}, &failing};
+  const std::string at = R"(,"lat":41.8800,"lon":-87.6300)";
+  auto a = decode(chicagoRow("down-1", "2014-03-08T23:52:00", at));
+  auto b = decode(chicagoRow("down-2", "2014-03-08T23:53:00", at));
+  std::vector<core::Report*> poll{&a, &b};
+  const auto outcomes = degraded.enrichAll(poll);
+  EXPECT_EQ(failing.calls, 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(outcomes[i].dedupeUnavailable);
+    EXPECT_FALSE(outcomes[i].duplicate);
+  }
+  EXPECT_FALSE(b.enrichment->duplicateOf.has_value());
+  EXPECT_EQ(b.enrichment->category, "theft");
+  EXPECT_EQ(b.enrichment->city, "chicago");
+  EXPECT_NE(degraded.lastDedupeError().find("connection refused"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace safestream::processor
