@@ -12,15 +12,23 @@
 #include <nlohmann/json.hpp>
 #include <cmath>
 #include <regex>
+#include <random>
 #include <set>
 #include <thread>
 
+#include <s2/s2cell_id.h>
+#include <s2/s2latlng.h>
+
 #include <pqxx/pqxx>
 
+#include "core/kafka.h"
 #include "core/redis_client.h"
+#include "core/report_codec.h"
 #include "core/report_id.h"
 #include "core/subscription.h"
 #include "processor/alerting/alert_format.h"
+#include "processor/enricher.h"
+#include "processor/neighbourhood_index.h"
 #include "tests/integration/processor/processor_harness.h"
 #include "tests/integration/processor/sample_reports.h"
 #include "tests/support/stack_env.h"
@@ -337,6 +345,312 @@ TEST(ProcessorRobustness, PostgresFrozenFor30SecondsDoesNotStopAlertsAndLosesNot
   expectArchivedExactlyOnce(run, all.size());
   watch.expectEveryReportAlertedOnce(run.tag);
   EXPECT_EQ(run.daemon->stop(), 0) << run.daemon->logTail();
+}
+
+// ---- three processors in one group on 12 partitions
+
+// A devbroker of the test's own: 12 partitions per topic, offsets from 0.
+class OwnBroker {
+ public:
+  explicit OwnBroker(const std::vector<std::string>& topics)
+      : file_(std::filesystem::temp_directory_path() / ("it-broker-" + core::randomUuid().substr(0, 8))) {
+    std::string list;
+    for (const auto& t : topics) list += (list.empty() ? "" : ",") + t;
+    daemon_ = std::make_unique<testing::DaemonProcess>(
+        testing::binaryPath("deploy/devbroker/safestream-devbroker"),
+        std::vector<std::string>{"--partitions", "12", "--topics", list, "--bootstrap-file", file_.string()});
+    daemon_->start();
+    EXPECT_TRUE(testing::waitUntil([&] { return std::filesystem::exists(file_) && std::filesystem::file_size(file_) > 0; },
+                                   20s, 50ms))
+        << daemon_->logTail();
+    std::ifstream in(file_);
+    in >> bootstrap_;
+  }
+  ~OwnBroker() {
+    daemon_->stop();
+    std::filesystem::remove(file_);
+  }
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  std::filesystem::path file_;
+  std::unique_ptr<testing::DaemonProcess> daemon_;
+  std::string bootstrap_;
+};
+
+struct Keyed {
+  testing::SampleMessage message;
+  std::string key;  // Kafka key (the report id, or one key for a burst kept in order on one partition)
+};
+
+void produceKeyed(const std::string& bootstrap, const std::string& topic, const std::vector<Keyed>& msgs) {
+  core::KafkaProducer producer({bootstrap, {}}, {});
+  std::vector<core::OutMessage> batch;
+  for (const auto& m : msgs) batch.push_back({topic, m.key, m.message.json, {}});
+  auto results = producer.sendAndWait(batch, std::chrono::seconds(60));
+  for (const auto& r : results) ASSERT_TRUE(r.ok) << r.error;
+}
+
+// Two days of one or two burglaries an hour and then a burst of 12 within
+// 12 minutes, in one level-13 cell far from every city, each at its own
+// point of a 200 m grid (so no two are near-duplicates): one surge. Event
+// order; all on one partition (one key), so every run counts them in that
+// order.
+std::vector<Keyed> surgeWorkload(const std::string& tag) {
+  std::mt19937_64 rng(std::random_device{}());
+  const S2CellId cell = S2CellId(S2LatLng::FromDegrees(std::uniform_real_distribution<double>(-45, -20)(rng),
+                                                       std::uniform_real_distribution<double>(20, 60)(rng)))
+                            .parent(13);
+  const S2LatLng centre = cell.ToLatLng();
+  std::vector<core::GeoPoint> spots;
+  for (int i = -2; i <= 1; ++i) {
+    for (int j = -2; j <= 1; ++j) {
+      const core::GeoPoint p{centre.lat().degrees() + (i + 0.5) * 200 / 111195.0,
+                             centre.lng().degrees() + (j + 0.5) * 200 / (111195.0 * std::cos(centre.lat().radians()))};
+      if (processor::cellIdsFor(p).l13 == cell.id()) spots.push_back(p);
+    }
+  }
+  EXPECT_GE(spots.size(), 12u);
+  std::vector<Keyed> out;
+  const std::string key = "surge-" + tag;
+  const auto t0 = *core::parseTimestamp("2014-03-01T00:00:00Z");
+  int n = 0;
+  auto add = [&](core::Timestamp t, const core::GeoPoint& p) {
+    testing::SampleMessage m;
+    m.sourceId = tag + "surge-" + std::to_string(n++);
+    m.id = core::reportIdFor("chicago", m.sourceId).value;
+    m.geocoded = true;
+    m.json = nlohmann::json{{"id", m.id}, {"source", "chicago"}, {"source_id", m.sourceId}, {"raw_type", "BURGLARY"},
+                            {"raw_code", "0610"}, {"occurred_at", core::formatTimestamp(t)}, {"lat", p.lat},
+                            {"lon", p.lon}}
+                 .dump();
+    out.push_back({m, key});
+  };
+  for (int hour = 0; hour < 48; ++hour) {
+    for (int k = 0; k < 1 + hour % 2; ++k) add(t0 + std::chrono::hours(hour) + std::chrono::minutes(10 + k), spots[k]);
+  }
+  for (int i = 0; i < 12; ++i) add(t0 + 48h + std::chrono::minutes(5 + i), spots[i % spots.size()]);
+  return out;
+}
+
+// The input in two waves: first every report that is a root when the input
+// is decided in order (they are pairwise too far apart to link, so they are
+// roots whatever the order), then the near-duplicates, which then find every
+// root and link to the earliest (then the smallest id): the links are the
+// same whatever processor decides what in which order, which is what a
+// comparison of two runs needs.
+std::pair<std::vector<Keyed>, std::vector<Keyed>> inWaves(const std::string& tag) {
+  std::vector<Keyed> all;
+  for (auto& m : workload(tag)) all.push_back({m, m.id});
+  for (auto& m : surgeWorkload(tag)) all.push_back(std::move(m));
+  const auto taxonomy = processor::Taxonomy::load(testing::sourcePath("schemas/taxonomy.v1.csv"));
+  const auto cities = core::CityCatalog::load(testing::sourcePath("deploy/cities.json"));
+  core::SystemClock clock;
+  processor::Enricher reference(taxonomy, &cities, clock);
+  std::pair<std::vector<Keyed>, std::vector<Keyed>> waves;
+  for (auto& m : all) {
+    auto r = core::decodeReport(m.message.json);
+    bool duplicate = false;
+    if (r.ok()) duplicate = reference.enrich(*r).duplicate;
+    // Keyed by level-13 cell: the reports of a surge key stay in order on
+    // one partition, so every run counts them in the same order. (Keyed by
+    // report id, even two single-processor runs may interleave a key's
+    // partitions differently, and the event-time detector can then see
+    // other late reports and another first window.) The processor does not
+    // read the key; the surge test of alerting covers one key written by
+    // two instances at once.
+    if (r.ok() && r->location && m.key == m.message.id) m.key = std::to_string(processor::cellIdsFor(*r->location).l13);
+    (duplicate ? waves.second : waves.first).push_back(std::move(m));
+  }
+  return waves;
+}
+
+struct RunResult {
+  std::map<std::string, std::string> links;  // source id -> source id of its root (tags removed)
+  std::multiset<std::string> surges;         // "cell category window_start count" of each surge on the alerts topic
+};
+
+RunResult collect(const std::string& tag, const std::string& bootstrap, const std::string& alertsTopic) {
+  RunResult out;
+  pqxx::connection c(testing::requireStackEnv("SAFESTREAM_PG_URL"));
+  pqxx::work tx(c);
+  for (const auto& row : tx.exec_params("SELECT r.source_id, coalesce(d.source_id, '') FROM reports r LEFT JOIN reports d "
+                                        "ON d.id = r.duplicate_of WHERE r.source_id LIKE $1",
+                                        tag + "%")) {
+    const std::string root = row[1].as<std::string>();
+    out.links[row[0].as<std::string>().substr(tag.size())] = root.empty() ? "" : root.substr(tag.size());
+  }
+  core::KafkaConsumer consumer({bootstrap, {}}, {.groupId = "it-surges-" + core::randomUuid(), .topics = {alertsTopic}});
+  auto idleSince = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - idleSince < 4s) {
+    for (const auto& m : consumer.poll(500, 200ms)) {
+      idleSince = std::chrono::steady_clock::now();
+      auto j = nlohmann::json::parse(m.value);
+      if (j.value("type", "") != "surge") continue;
+      out.surges.insert(j["cell"].get<std::string>() + " " + j["category"].get<std::string>() + " " +
+                        j["window_start"].get<std::string>() + " " + std::to_string(j["count"].get<long long>()));
+    }
+  }
+  return out;
+}
+
+// Every offset of every partition of `topic` in exactly one archive object
+// (the topic is fresh: offsets start at 0), `produced` in all.
+void expectArchiveCoversEveryOffsetOnce(const std::string& s3Prefix, const std::string& topic, long long produced) {
+  std::map<std::string, std::vector<std::pair<long long, long long>>> ranges;
+  static const std::regex kName(R"(/([^/]+)-(\d+)-(\d+)-(\d+)\.ndjson\.gz$)");
+  for (const auto& [key, lines] : testing::s3Lines(s3Prefix)) {
+    std::smatch m;
+    // The name is <run>.<topic>-<partition>-<first>-<last>.
+    if (std::regex_search(key, m, kName) && m[1].str().size() > topic.size() &&
+        m[1].str().compare(m[1].str().size() - topic.size() - 1, std::string::npos, "." + topic) == 0) {
+      ranges[m[2].str()].push_back({std::stoll(m[3]), std::stoll(m[4])});
+    }
+  }
+  long long covered = 0;
+  for (auto& [partition, rs] : ranges) {
+    std::sort(rs.begin(), rs.end());
+    rs.erase(std::unique(rs.begin(), rs.end()), rs.end());  // one batch over several hours: one range, several objects
+    EXPECT_EQ(rs.front().first, 0) << "partition " << partition << " starts at " << rs.front().first;
+    for (std::size_t i = 1; i < rs.size(); ++i) {
+      EXPECT_EQ(rs[i].first, rs[i - 1].second + 1)
+          << "partition " << partition << ": [" << rs[i - 1].first << "," << rs[i - 1].second << "] then ["
+          << rs[i].first << "," << rs[i].second << "]";
+    }
+    for (const auto& r : rs) covered += r.second - r.first + 1;
+  }
+  EXPECT_EQ(ranges.size(), 12u) << "partitions in the archive";
+  EXPECT_EQ(covered, produced) << "offsets covered by the archive";
+}
+
+TEST(ProcessorRobustness, ThreeProcessorsKilledAddedAndStoppedTwiceDecideAsOne) {
+  const std::string id = core::randomUuid().substr(0, 8);
+  const std::string rawSolo = "it.solo." + id, rawGroup = "it.group." + id;
+  const std::string alertsSolo = "it.alerts.solo." + id, alertsGroup = "it.alerts.group." + id;
+  OwnBroker broker({rawSolo, rawGroup, alertsSolo, alertsGroup, "reports.enriched", "reports.dlq"});
+  // Both runs get the same input, report ids included (so a tie between
+  // two roots is broken alike), one after the other: the single
+  // processor's rows are read and deleted before the group starts.
+  const std::string tag = "three-" + id + "-";
+  const auto [roots, dups] = inWaves(tag);
+  const std::size_t total = roots.size() + dups.size();
+  auto flags = [&](const std::string& raw, const std::string& alerts, const std::string& ns) {
+    return std::vector<std::string>{"--kafka-bootstrap", broker.bootstrap(), "--raw-topic", raw, "--alerts-topic", alerts,
+                                    "--dedupe-key-prefix", "safestream:test:dedupe:" + ns + ":",
+                                    "--surge-key-prefix", "safestream:test:surge:" + ns + ":", "--batch-size", "300",
+                                    "--alert-stream-maxlen", "100000", "--s3-rotate-interval", "2"};
+  };
+  auto inPostgres = [&] {
+    return testing::pgScalar("SELECT count(*) FROM reports WHERE source_id LIKE '" + tag + "%'");
+  };
+  auto waitFor = [&](std::size_t n, const std::string& log) {
+    return testing::waitUntil([&] { return inPostgres() >= static_cast<long long>(n); }, 120s, 200ms)
+               ? ::testing::AssertionSuccess()
+               : ::testing::AssertionFailure() << inPostgres() << " of " << n << " in PostgreSQL\n" << log;
+  };
+  // ProcessorRun of the runs, with the input's tag (what the checks filter by).
+  auto view = [&](const testing::ProcessorRun& run) {
+    testing::ProcessorRun v;
+    v.tag = tag;
+    v.s3Prefix = run.s3Prefix;
+    return v;
+  };
+
+  // One processor: the reference.
+  RunResult one;
+  {
+    ChicagoWatch watch;
+    auto solo = testing::startProcessor("solo", flags(rawSolo, alertsSolo, "solo-" + id));
+    produceKeyed(broker.bootstrap(), rawSolo, roots);
+    ASSERT_TRUE(waitFor(roots.size(), solo.daemon->logTail()));
+    produceKeyed(broker.bootstrap(), rawSolo, dups);
+    ASSERT_TRUE(waitFor(total, solo.daemon->logTail()));
+    expectArchivedExactlyOnce(view(solo), total);
+    watch.expectEveryReportAlertedOnce(tag);
+    EXPECT_EQ(solo.daemon->stop(), 0) << solo.daemon->logTail();
+    one = collect(tag, broker.bootstrap(), alertsSolo);
+    testing::pgExec("DELETE FROM reports WHERE source_id LIKE '" + tag + "%'");
+  }
+
+  // Three in one group; in each wave one is SIGKILLed, one added and one
+  // SIGTERMed while the wave streams in thirds.
+  ChicagoWatch watch;
+  const auto groupFlags = flags(rawGroup, alertsGroup, "group-" + id);
+  auto first = testing::startProcessor("group", groupFlags);
+  std::vector<std::unique_ptr<testing::DaemonProcess>> members;
+  int port = 0;
+  members.push_back(std::move(first.daemon));
+  for (int i = 0; i < 2; ++i) members.push_back(testing::startAnotherInstance(first, port, groupFlags));
+  std::size_t produced = 0;
+  int kills = 0, adds = 0, stops = 0;
+  std::size_t next = 0;  // the oldest member still running: the next to act on
+  for (const auto* wave : {&roots, &dups}) {
+    const std::size_t third = (wave->size() + 2) / 3;
+    for (std::size_t part = 0; part < 3; ++part) {
+      const std::size_t from = std::min(wave->size(), part * third), to = std::min(wave->size(), from + third);
+      const long long before = inPostgres();
+      produceKeyed(broker.bootstrap(), rawGroup,
+                   {wave->begin() + static_cast<long>(from), wave->begin() + static_cast<long>(to)});
+      produced += to - from;
+      // Act while this part is being written.
+      ASSERT_TRUE(testing::waitUntil([&] { return inPostgres() > before; }, 60s, 20ms)) << members.back()->logTail();
+      if (part == 0) {
+        members[next++]->kill();
+        ++kills;
+      } else if (part == 1) {
+        members.push_back(testing::startAnotherInstance(first, port, groupFlags));
+        ++adds;
+      } else {
+        EXPECT_EQ(members[next]->stop(), 0) << members[next]->logTail();
+        ++next;
+        ++stops;
+      }
+    }
+    ASSERT_TRUE(waitFor(produced, members.back()->logTail()));
+  }
+  EXPECT_EQ(kills, 2);
+  EXPECT_EQ(adds, 2);
+  EXPECT_EQ(stops, 2);
+  ASSERT_EQ(produced, total);
+
+  // Every report once in PostgreSQL and in the archive, every offset once.
+  EXPECT_EQ(inPostgres(), static_cast<long long>(total));
+  expectArchivedExactlyOnce(view(first), total);
+  expectArchiveCoversEveryOffsetOnce(first.s3Prefix, rawGroup, static_cast<long long>(total));
+  // No alert twice per (subscription, report).
+  watch.expectEveryReportAlertedOnce(tag);
+  // The same near-duplicate links and surges as the single processor.
+  for (std::size_t i = next; i < members.size(); ++i) EXPECT_EQ(members[i]->stop(), 0) << members[i]->logTail();
+  const RunResult group = collect(tag, broker.bootstrap(), alertsGroup);
+  ASSERT_EQ(one.links.size(), total);
+  std::size_t linked = 0, differ = 0;
+  for (const auto& [sid, root] : one.links) {
+    linked += !root.empty();
+    auto it = group.links.find(sid);
+    if (it == group.links.end() || it->second != root) {
+      if (++differ <= 5) {
+        ADD_FAILURE() << sid << ": root " << (root.empty() ? "none" : root) << " alone, "
+                      << (it == group.links.end() ? "missing" : it->second.empty() ? "none" : it->second)
+                      << " in the group";
+      }
+    }
+  }
+  EXPECT_EQ(linked, dups.size()) << "every near-duplicate of the input linked";
+  EXPECT_EQ(differ, 0u) << "links that differ, of " << total;
+  EXPECT_GE(one.surges.size(), 1u) << "the burst raised no surge";
+  EXPECT_EQ(group.surges, one.surges);
+  std::string listed;
+  for (const auto& x : group.surges) listed += "  " + x + "\n";
+  std::cout << total << " reports (" << dups.size() << " near-duplicates), surges:\n" << listed;
+  core::RedisClient redis({testing::requireStackEnv("SAFESTREAM_REDIS_URL")});
+  for (const auto& ns : {"solo-" + id, "group-" + id}) {
+    for (const auto& p : {"safestream:test:dedupe:" + ns + ":*", "safestream:test:surge:" + ns + ":*"}) {
+      auto keys = redis.command({"KEYS", p});
+      if (keys.ok()) {
+        for (const auto& k : keys->elements) (void)redis.command({"DEL", k.str});
+      }
+    }
+  }
 }
 
 }  // namespace
