@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "core/redis_client.h"
 #include "core/report_id.h"
 #include "core/s3_client.h"
 #include "processor/s3_archive_sink.h"
@@ -25,6 +26,7 @@ void withFastRotation(std::vector<std::string>& args, const std::vector<std::str
                       const std::string& dedupePrefix) {
   if (!has(extraArgs, "--s3-rotate-interval")) args.insert(args.end(), {"--s3-rotate-interval", "1"});
   if (!has(extraArgs, "--dedupe-key-prefix")) args.insert(args.end(), {"--dedupe-key-prefix", dedupePrefix});
+  if (!has(extraArgs, "--dedupe-ttl-hours")) args.insert(args.end(), {"--dedupe-ttl-hours", "1"});  // if a run is cut short
   args.insert(args.end(), extraArgs.begin(), extraArgs.end());
 }
 }  // namespace
@@ -36,6 +38,7 @@ ProcessorRun startProcessor(const std::string& name, std::vector<std::string> ex
   run.groupId = "it-" + run.tag + "group";
   run.s3Prefix = "it/" + run.tag.substr(0, run.tag.size() - 1);
   run.dedupePrefix = "safestream:test:dedupe:" + run.tag;
+  run.dedupeKeys = RedisKeysCleanup(run.dedupePrefix);
   run.metricsPort = freePort();
   std::vector<std::string> args{"--group-id", run.groupId, "--metrics-port", std::to_string(run.metricsPort),
                                 "--s3-prefix", run.s3Prefix};
@@ -56,6 +59,23 @@ std::unique_ptr<DaemonProcess> startAnotherInstance(const ProcessorRun& first, i
   d->start();
   EXPECT_TRUE(d->waitHealthy("http://127.0.0.1:" + std::to_string(metricsPort) + "/healthz")) << d->logTail();
   return d;
+}
+
+RedisKeysCleanup::~RedisKeysCleanup() {
+  if (prefix_.empty()) return;
+  try {
+    core::RedisClient redis({requireStackEnv("SAFESTREAM_REDIS_URL"), std::chrono::seconds(10)});
+    std::string cursor = "0";
+    do {
+      auto page = redis.command({"SCAN", cursor, "MATCH", prefix_ + "*", "COUNT", "5000"});
+      if (!page.ok() || page->elements.size() != 2) return;
+      cursor = page->elements[0].str;
+      std::vector<std::string> unlink{"UNLINK"};
+      for (const auto& k : page->elements[1].elements) unlink.push_back(k.str);
+      if (unlink.size() > 1) (void)redis.command(unlink);
+    } while (cursor != "0");
+  } catch (const std::exception&) {
+  }
 }
 
 long long pgScalar(const std::string& sql) {

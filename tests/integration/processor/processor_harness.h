@@ -5,11 +5,29 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/daemon_process.h"
 
 namespace safestream::testing {
+
+// Deletes the Redis keys under a prefix when destroyed (moved: only the
+// last owner does).
+class RedisKeysCleanup {
+ public:
+  RedisKeysCleanup() = default;
+  explicit RedisKeysCleanup(std::string prefix) : prefix_(std::move(prefix)) {}
+  RedisKeysCleanup(RedisKeysCleanup&& o) noexcept : prefix_(std::exchange(o.prefix_, {})) {}
+  RedisKeysCleanup& operator=(RedisKeysCleanup&& o) noexcept {
+    std::swap(prefix_, o.prefix_);
+    return *this;
+  }
+  ~RedisKeysCleanup();
+
+ private:
+  std::string prefix_;
+};
 
 struct ProcessorRun {
   std::string tag;       // unique per test: prefixes source ids, names the group and S3 prefix
@@ -19,6 +37,7 @@ struct ProcessorRun {
   // shared and persistent, so the same samples of another test, under other
   // ids, would otherwise be the roots of ours). Other instances share it.
   std::string dedupePrefix;
+  RedisKeysCleanup dedupeKeys;  // the run's index is deleted with the run (the shared stack's Redis stays small)
   int metricsPort = 0;
   std::unique_ptr<DaemonProcess> daemon;
   std::string metricsUrl() const { return "http://127.0.0.1:" + std::to_string(metricsPort); }
