@@ -10,6 +10,8 @@
 #
 # Settings: BENCH_HOTSPOT (flood size), BENCH_NORMAL (spread reports before
 # and after it, default 50,000 each side), BENCH_PROCESSOR_ARGS,
+# BENCH_S3_ROTATE_INTERVAL (seconds, default 1: the window ends with the
+# last commit, which waits for the archive's object to close),
 # SAFESTREAM_BUILD_DIR, SAFESTREAM_ENV_FILE. Like run.sh it starts its own
 # devbroker (32 partitions, so both runs' messages fit) next to the stack's
 # PostgreSQL, S3 and Redis (database 13, flushed afterwards).
@@ -55,7 +57,7 @@ run() {
   SAFESTREAM_REDIS_URL=$bench_redis SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" \
     --raw-topic "bench.$name.raw" --enriched-topic bench.enriched --dlq-topic bench.dlq --alerts-topic bench.alerts \
     --group-id "bench-$tag$name" --s3-prefix "bench/${tag}$name" --dedupe-key-prefix "safestream:dedupe:$tag$name:" \
-    --log-level warn ${BENCH_PROCESSOR_ARGS:-} \
+    --s3-rotate-interval "${BENCH_S3_ROTATE_INTERVAL:-1}" --log-level warn ${BENCH_PROCESSOR_ARGS:-} \
     >"$work/$name.log" 2>&1 &
   ppid=$!
   pids+=($ppid)

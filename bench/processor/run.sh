@@ -11,6 +11,7 @@
 # Settings: BENCH_COUNT (default 100000 reports), BENCH_LATENCY_COUNT and
 # BENCH_LATENCY_RATE (steady-rate run for produce->commit latency),
 # BENCH_PROCESSOR_ARGS (extra processor flags, e.g. "--pg-connections 1"),
+# BENCH_S3_ROTATE_INTERVAL (seconds, default 1),
 # SAFESTREAM_BUILD_DIR, SAFESTREAM_ENV_FILE.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -71,9 +72,13 @@ consume=$("$bench" consume --bootstrap "$kafka" --topic bench.raw --count "$coun
 read -r raw_pg1 raw_pg_cpu1 < <(pg_raw "$tag")
 vacuum
 
-# 4. the processor, all sinks on, draining the backlog
+# 4. the processor, all sinks on, draining the backlog. The archive closes
+#    its objects every BENCH_S3_ROTATE_INTERVAL seconds (default 1): the
+#    commit waits for the S3 lane, so with the production default (minutes)
+#    the run would end only at the first rotation.
 SAFESTREAM_REDIS_URL=$bench_redis SAFESTREAM_PROCESSOR_METRICS_PORT=$port "$proc" --kafka-bootstrap "$kafka" --raw-topic bench.raw \
   --enriched-topic bench.enriched --dlq-topic bench.dlq --alerts-topic bench.alerts --group-id "bench-$tag" --s3-prefix "bench/${tag%-}" \
+  --s3-rotate-interval "${BENCH_S3_ROTATE_INTERVAL:-1}" \
   --log-level "${BENCH_PROCESSOR_LOG_LEVEL:-warn}" ${BENCH_PROCESSOR_ARGS:-} >"$work/processor.log" 2>&1 &
 ppid=$!
 pids+=($ppid)
