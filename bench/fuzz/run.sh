@@ -4,6 +4,7 @@
 # prints a table: target, executions, corpus size, crashes.
 #
 #   bench/fuzz/run.sh [seconds per target, default 60] [target ...]
+#   (SAFESTREAM_FUZZ_JOBS targets at a time, default one per core)
 #
 # Seeds come from data/ and the repository's config files (seeds.py); the
 # inputs of past findings in bench/fuzz/regressions/<target>/ run first.
@@ -37,30 +38,46 @@ fi
 rm -rf "$build/seeds"
 python3 "$here/seeds.py" "$root" "$build/seeds"
 
-failed=0
-rows=()
-for t in "${targets[@]}"; do
-  bin="$build/fuzz_$t"
-  [[ -x $bin ]] || { echo "no fuzz target '$t' (built: $(cd "$build" && ls fuzz_* | tr '\n' ' '))" >&2; exit 2; }
-  corpus="$build/corpus/$t" artifacts="$build/artifacts/$t"
+# One target per core at a time (SAFESTREAM_FUZZ_JOBS, default: the cores);
+# each writes its row to rows/<target>, printed in the targets' order.
+par="${SAFESTREAM_FUZZ_JOBS:-$(nproc)}"
+rm -rf "$build/rows"
+mkdir -p "$build/rows"
+fuzz_one() {
+  local t="$1" bin="$build/fuzz_$1" corpus="$build/corpus/$1" artifacts="$build/artifacts/$1"
   mkdir -p "$corpus" "$artifacts" "$build/seeds/$t"
-  dirs=("$corpus" "$build/seeds/$t")
+  local dirs=("$corpus" "$build/seeds/$t")
   [[ -d $here/regressions/$t ]] && dirs+=("$here/regressions/$t")
-  log="$artifacts/run.log"
-  rc=0
+  local log="$artifacts/run.log" rc=0
   # -timeout: one input taking over 10 s is a finding (a hang); rss limit
   # likewise for memory. -max_len 64 KB lets JSON grow deep enough.
   "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
          -artifact_prefix="$artifacts/" "${dirs[@]}" >"$log" 2>&1 || rc=$?
+  local execs crashes
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   crashes=$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   if ((rc != 0 && crashes == 0)); then crashes=1; fi  # a sanitizer report without an artifact still counts
-  ((crashes == 0)) || { failed=1; echo "fuzz_$t: $(grep -m1 -E 'ERROR|violated|deadly|timeout|leak' "$log")  (log: $log)" >&2; }
-  rows+=("$(printf '| %-15s | %12s | %6s | %7s |' "$t" "${execs:-0}" "$(find "$corpus" -type f | wc -l)" "$crashes")")
+  ((crashes == 0)) || echo "fuzz_$t: $(grep -m1 -E 'ERROR|violated|deadly|timeout|leak' "$log")  (log: $log)" >&2
+  printf '| %-15s | %12s | %6s | %7s |\n' "$t" "${execs:-0}" "$(find "$corpus" -type f | wc -l)" "$crashes" >"$build/rows/$t"
+}
+for t in "${targets[@]}"; do
+  [[ -x $build/fuzz_$t ]] || { echo "no fuzz target '$t' (built: $(cd "$build" && ls fuzz_* | tr '\n' ' '))" >&2; exit 2; }
+done
+for t in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= par)); do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=0
+rows=()
+for t in "${targets[@]}"; do
+  row="$(cat "$build/rows/$t")"
+  rows+=("$row")
+  [[ $(echo "$row" | awk -F'|' '{gsub(/ /, "", $5); print $5}') == 0 ]] || failed=1
 done
 
 echo
-echo "fuzzing: ${seconds} s per target, build ${build_s} s (clang $(clang++ -dumpversion), ASan+UBSan)"
+echo "fuzzing: ${seconds} s per target, $par at a time, build ${build_s} s (clang $(clang++ -dumpversion), ASan+UBSan)"
 echo "| target          |   executions | corpus | crashes |"
 echo "|-----------------|--------------|--------|---------|"
 printf '%s\n' "${rows[@]}"
