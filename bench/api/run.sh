@@ -19,7 +19,11 @@
 #   WebSocket rows, BENCH_E2E_ONLY=1 to run only the WebSocket rows (with BENCH_E2E=1: the e2e ones),
 #   BENCH_E2E_RATES (default "1000 2": reports/s of the e2e rows; rates under 100/s run
 #   BENCH_E2E_LOW_SECONDS, default 30, so that p99 rests on more than a handful of alerts),
-#   BENCH_E2E_DUMP=PREFIX to write each e2e alert's send time and latency to PREFIX-<rate>.txt.
+#   BENCH_E2E_DUMP=PREFIX to write each e2e alert's send time and latency to PREFIX-<rate>.txt,
+#   BENCH_E2E_FLOOD=N (reports/s, e.g. 2000) for two more e2e rows at 20 reports/s: one alone, one
+#   while N reports a second arrive at one other spot (Hyde Park, ~10 km from the probes' area; one
+#   half hour of event time, so they are near-duplicates of a few roots), the rest of the city's
+#   alerts then should keep their latency (the flood's rows are deleted afterwards).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../lib.sh"
@@ -126,6 +130,31 @@ if [[ ${BENCH_E2E:-0} == 1 ]]; then
       --mode e2e --rate "$rate" --seconds "$e2e_secs" ${BENCH_E2E_DUMP:+--dump "$BENCH_E2E_DUMP-$rate.txt"} \
       || { echo "| e2e    | (no alerts arrived; processor log below) |"; tail -5 "$work/processor.log"; }
   done
+  if [[ ${BENCH_E2E_FLOOD:-0} -gt 0 ]]; then
+    flood_secs=${BENCH_E2E_LOW_SECONDS:-30}
+    flood_tag="flood-$$-"
+    probe() {
+      "$build/tests/integration/api/api-live-latency" --api-port "$e2e_port" --redis-url "$SAFESTREAM_REDIS_URL" \
+        --mode e2e --rate 20 --seconds "$flood_secs" || echo "| e2e    | (no alerts arrived) |"
+    }
+    echo "| (20/s alone) |"
+    probe
+    # The flood starts before the probes and lasts past them.
+    "$build/processor/safestream-processor-bench" produce --bootstrap "$SAFESTREAM_KAFKA_BOOTSTRAP" --topic "$topic" \
+      --tag "$flood_tag" --count $((BENCH_E2E_FLOOD * (flood_secs + 15))) --rate "$BENCH_E2E_FLOOD" \
+      --hotspot-count $((BENCH_E2E_FLOOD * (flood_secs + 15))) --hotspot-at 0 --hotspot-lat 41.7943 --hotspot-lon -87.5907 \
+      >"$work/flood.json" 2>&1 &
+    flood_pid=$!
+    pids+=($flood_pid)
+    sleep 5
+    echo "| (20/s while $BENCH_E2E_FLOOD reports/s arrive at one other spot) |"
+    probe
+    wait "$flood_pid" || echo "bench: the flood producer failed: $(tail -1 "$work/flood.json")" >&2
+    consumed=$(curl -s "http://127.0.0.1:$proc_metrics/metrics" | awk '$1=="safestream_processor_consumed_total" {print $2}')
+    echo "flood: $(tail -1 "$work/flood.json"); the processor consumed $consumed messages in all (lag at the end: $(
+      curl -s "http://127.0.0.1:$proc_metrics/metrics" | awk '/^safestream_processor_consumer_lag\{/ {s += $2} END {print s + 0}'))"
+    psql "$SAFESTREAM_PG_URL" -qAtc "DELETE FROM reports WHERE source_id LIKE '${flood_tag}%'" >/dev/null 2>&1 || true
+  fi
   printf '\n(e2e goal: p99 <= 50 ms at 1,000 reports/s and <= 20 ms at 2 reports/s)\n'
 else
   echo "| e2e    | (skipped: set BENCH_E2E=1 to start safestream-processor; goal p99 < 50 ms) |"

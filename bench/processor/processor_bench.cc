@@ -7,6 +7,7 @@
 //   consume   a bare librdkafka consumer over the same messages (raw limit)
 //   pg-upsert the same rows upserted with a bare batched statement (raw limit)
 // Prints one JSON line of results on stdout.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
@@ -51,12 +52,12 @@ core::Report synthetic(const std::string& tag, long i) {
   return r;
 }
 
-// Report `k` of a flood of `n` at one spot: Millennium Park, Chicago, all
-// within ~20 m and one 30-minute slot of event time.
-void makeHot(core::Report& r, long k, long n) {
+// Report `k` of a flood of `n` at one spot (default Millennium Park,
+// Chicago), all within ~20 m and one 30-minute slot of event time.
+void makeHot(core::Report& r, long k, long n, core::GeoPoint spot) {
   std::mt19937_64 rng(static_cast<std::uint64_t>(k) * 104729 + 3);
   std::uniform_real_distribution<double> jitter(-0.0002, 0.0002);
-  r.location = core::GeoPoint{41.8826 + jitter(rng), -87.6226 + jitter(rng)};
+  r.location = core::GeoPoint{spot.lat + jitter(rng), spot.lon + jitter(rng)};
   r.occurredAt = *core::parseTimestamp("2014-03-15T18:00:00Z") + std::chrono::milliseconds(k * 1800000 / std::max(1L, n));
   r.reportedAt = r.occurredAt;
 }
@@ -75,17 +76,22 @@ int produce(int argc, char** argv) {
   const double rate = std::stod(arg(argc, argv, "--rate", "0"));  // messages/s, 0 = as fast as possible
   const long hotCount = std::stol(arg(argc, argv, "--hotspot-count", "0"));
   const long hotAt = std::stol(arg(argc, argv, "--hotspot-at", "0"));
+  const core::GeoPoint spot{std::stod(arg(argc, argv, "--hotspot-lat", "41.8826")),
+                            std::stod(arg(argc, argv, "--hotspot-lon", "-87.6226"))};
   core::KafkaProducer producer({arg(argc, argv, "--bootstrap"), {{"queue.buffering.max.messages", "1000000"}}},
                                {.idempotent = true, .compression = "lz4", .lingerMs = 5, .clientId = "bench"});
   const auto start = Clock::now();
   long failed = 0;
   std::vector<core::OutMessage> batch;
+  const std::size_t batchMax = rate > 0 ? static_cast<std::size_t>(std::clamp(rate / 20, 1.0, 2000.0)) : 2000;
   for (long i = 0; i < n; ++i) {
     core::Report r = synthetic(tag, i);
-    if (i >= hotAt && i < hotAt + hotCount) makeHot(r, i - hotAt, hotCount);
+    if (i >= hotAt && i < hotAt + hotCount) makeHot(r, i - hotAt, hotCount, spot);
     r.ingestedAt = core::nowUtc();
     batch.push_back({topic, r.id.value, core::encodeReport(r), {}});
-    if (batch.size() == 2000 || i + 1 == n) {
+    // At a set rate, batches of a 20th of a second's reports (as a flood
+    // arrives: continuously), else of 2,000.
+    if (batch.size() >= batchMax || i + 1 == n) {
       for (const auto& d : producer.sendAndWait(batch, std::chrono::seconds(60))) failed += d.ok ? 0 : 1;
       batch.clear();
       if (rate > 0) {
@@ -218,6 +224,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "usage: safestream-processor-bench produce|consume|pg-upsert --bootstrap B --topic T "
-                       "--pg-url U --count N --tag T [--rate R] [--batch B] [--hotspot-count H --hotspot-at K]\n");
+                       "--pg-url U --count N --tag T [--rate R] [--batch B] [--hotspot-count H --hotspot-at K [--hotspot-lat L --hotspot-lon L]]\n");
   return 2;
 }
