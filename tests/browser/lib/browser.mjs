@@ -26,7 +26,11 @@ export async function launch() {
     '--disable-background-networking', '--disable-component-update', '--disable-sync', '--metrics-recording-only',
     '--disable-features=Translate,MediaRouter,OptimizationHints'];
   if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-  return puppeteer.launch({ executablePath: chromiumPath(), headless: true, args, protocolTimeout: 60000 });
+  // protocolTimeout bounds every DevTools call, the one a waitForSelector
+  // waits in too: it must exceed the longest wait of a test (120 s), or that
+  // wait ends at this bound with "Runtime.callFunctionOn timed out" (as CI
+  // saw for a 90 s wait for "published").
+  return puppeteer.launch({ executablePath: chromiumPath(), headless: true, args, protocolTimeout: 150000 });
 }
 
 // A page with its watchers. origin: the app's http://127.0.0.1:port.
