@@ -157,6 +157,9 @@ TEST(ColumnMapping, MappingFilesReadTheNewKeysAndRejectMistakes) {
   fails("{" + base + R"(,"city":"Los Angeles"})", "lower-case slug");
   fails("{" + base + R"(,"arrest_values":["A"]})", "needs 'arrest'");
   fails("{" + base + R"(,"disrict":"a"})", "disrict");
+  // A number beyond a double was an uncaught nlohmann out_of_range (fuzzing).
+  fails("{" + base + R"(,"x":1e999})", "number overflow");
+  fails("288888888888588888888888E88888888888[22:", "m.json: not valid JSON");
 }
 
 TEST(ColumnMapping, ByteOrderMarkAndCrLfThroughTheReader) {
