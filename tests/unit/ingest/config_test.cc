@@ -89,6 +89,11 @@ TEST(SourcesConfig, ErrorsNameFileLineAndKey) {
   EXPECT_NE(errorOf("{\n\"sources\": [\n{\"name\": 1,}\n]}").find("cfg.json:3: not valid JSON"), std::string::npos)
       << errorOf("{\n\"sources\": [\n{\"name\": 1,}\n]}");
   EXPECT_NE(errorOf(R"({"sources": [{"name": "a", "type": "ftp"}]})").find("key 'sources[0].type'"), std::string::npos);
+  // A number beyond a double ended the process (an uncaught nlohmann
+  // out_of_range; found by fuzzing): now an error naming the file.
+  const std::string huge = R"({"sources": [{"name": "a", "poll_interval_s": 55E555555555555555555}]})";
+  EXPECT_NE(errorOf(huge).find("cfg.json: not valid JSON: [json.exception.out_of_range.406] number overflow"),
+            std::string::npos) << errorOf(huge);
 }
 
 TEST(SourcesConfig, RapidApiFieldMappingAndSocrataNeedTheirKeys) {
