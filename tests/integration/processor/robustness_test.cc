@@ -39,6 +39,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A lane's durable offsets summed over partitions (-1: no series yet).
+double laneDurable(const testing::ProcessorRun& run, const std::string& lane) {
+  return testing::metricValue(run.metricsUrl(), "safestream_processor_lane_durable_offset", "lane=\"" + lane + "\"");
+}
+
 std::vector<testing::SampleMessage> workload(const std::string& tag) {
   auto all = testing::chicagoSample(tag);
   auto spot = testing::spotcrimeSample(tag);
@@ -203,10 +208,7 @@ TEST(ProcessorRobustness, SigkillMidStreamSeveralTimesLosesAndDuplicatesNothing)
     // series: -1). The alerts sent are then ahead of the rows and of the
     // commit, and the replay must not send them again. The archive's
     // objects stay open 3 s, so the kill finds some open too.
-    auto durable = [&](const std::string& lane) {
-      return testing::metricValue(run.metricsUrl(), "safestream_processor_lane_durable_offset",
-                                  "lane=\"" + lane + "\"");
-    };
+    auto durable = [&](const std::string& lane) { return laneDurable(run, lane); };
     ASSERT_TRUE(testing::waitUntil(
         [&] {
           const double alerts = durable("alerts");
@@ -592,10 +594,7 @@ TEST(ProcessorRobustness, ThreeProcessorsKilledAddedAndStoppedTwiceDecideAsOne) 
     // graceful stop leaves what a lane has not done within its deadline to
     // the next owner, and there is none here: CI saw the surges lane, still
     // behind at SIGTERM, leave the reference without its surge.
-    auto durable = [&](const std::string& lane) {
-      return testing::metricValue(solo.metricsUrl(), "safestream_processor_lane_durable_offset",
-                                  "lane=\"" + lane + "\"");
-    };
+    auto durable = [&](const std::string& lane) { return laneDurable(solo, lane); };
     EXPECT_TRUE(testing::waitUntil(
         [&] {
           const double pg = durable("postgres");
