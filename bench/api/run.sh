@@ -140,9 +140,10 @@ if [[ ${BENCH_E2E:-0} == 1 ]]; then
     echo "| (20/s alone) |"
     probe
     # The flood starts before the probes and lasts past them.
+    flood_n=$((BENCH_E2E_FLOOD * (flood_secs + 15)))
     "$build/processor/safestream-processor-bench" produce --bootstrap "$SAFESTREAM_KAFKA_BOOTSTRAP" --topic "$topic" \
-      --tag "$flood_tag" --count $((BENCH_E2E_FLOOD * (flood_secs + 15))) --rate "$BENCH_E2E_FLOOD" \
-      --hotspot-count $((BENCH_E2E_FLOOD * (flood_secs + 15))) --hotspot-at 0 --hotspot-lat 41.7943 --hotspot-lon -87.5907 \
+      --tag "$flood_tag" --count "$flood_n" --rate "$BENCH_E2E_FLOOD" \
+      --hotspot-count "$flood_n" --hotspot-at 0 --hotspot-lat 41.7943 --hotspot-lon -87.5907 \
       >"$work/flood.json" 2>&1 &
     flood_pid=$!
     pids+=($flood_pid)
@@ -150,9 +151,11 @@ if [[ ${BENCH_E2E:-0} == 1 ]]; then
     echo "| (20/s while $BENCH_E2E_FLOOD reports/s arrive at one other spot) |"
     probe
     wait "$flood_pid" || echo "bench: the flood producer failed: $(tail -1 "$work/flood.json")" >&2
-    consumed=$(curl -s "http://127.0.0.1:$proc_metrics/metrics" | awk '$1=="safestream_processor_consumed_total" {print $2}')
-    echo "flood: $(tail -1 "$work/flood.json"); the processor consumed $consumed messages in all (lag at the end: $(
-      curl -s "http://127.0.0.1:$proc_metrics/metrics" | awk '/^safestream_processor_consumer_lag\{/ {s += $2} END {print s + 0}'))"
+    read -r consumed lag < <(curl -s "http://127.0.0.1:$proc_metrics/metrics" | awk '
+      $1 == "safestream_processor_consumed_total" {c = $2}
+      /^safestream_processor_consumer_lag\{/ {l += $2}
+      END {print c + 0, l + 0}')
+    echo "flood: $(tail -1 "$work/flood.json"); the processor consumed $consumed messages in all (lag at the end: $lag)"
     psql "$SAFESTREAM_PG_URL" -qAtc "DELETE FROM reports WHERE source_id LIKE '${flood_tag}%'" >/dev/null 2>&1 || true
   fi
   printf '\n(e2e goal: p99 <= 50 ms at 1,000 reports/s and <= 20 ms at 2 reports/s)\n'
