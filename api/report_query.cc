@@ -8,6 +8,7 @@
 #include "api/citizen_report.h"
 #include "api/http_types.h"
 #include "core/cities.h"
+#include "core/report_codec.h"
 #include "core/report_id.h"
 
 namespace safestream::api {
@@ -102,8 +103,8 @@ core::Result<ReportQuery> parseReportQuery(const std::map<std::string, std::stri
     }
   }
   if (auto s = get("source")) {
-    if (s->empty() || s->size() > 40 || s->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos) {
-      return makeError("invalid_parameter", "source must be a lower-case source name", "source");
+    if (!core::isSourceName(*s)) {
+      return makeError("invalid_parameter", "source must be a source name such as chicago or csv:new-york", "source");
     }
     q.source = *s;
   }

@@ -373,8 +373,8 @@ core::Result<StatsRequest> parseStatsRequest(StatsKind kind, std::string_view qu
     return makeError("invalid_parameter", "since must be before until", "since");
   }
   if (auto s = get("source")) {
-    if (s->empty() || s->size() > 40 || s->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_:") != std::string::npos) {
-      return makeError("invalid_parameter", "source must be a lower-case source name", "source");
+    if (!core::isSourceName(*s)) {
+      return makeError("invalid_parameter", "source must be a source name such as chicago or csv:new-york", "source");
     }
     r.filter.source = *s;
   }

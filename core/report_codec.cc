@@ -90,16 +90,6 @@ std::optional<double> coordinate(const element& v, double limit) {
   return d;
 }
 
-// Hand-written instead of std::regex: this runs for every message.
-bool isSourceName(const std::string& s) {
-  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                    c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool isCategorySlug(const std::string& s) {
   if (s.empty() || s.size() > 40 || s[0] < 'a' || s[0] > 'z') return false;
@@ -159,6 +149,17 @@ std::optional<Error> readEnrichment(const element& v, Enrichment& e) {
 }
 
 }  // namespace
+
+// Hand-written instead of std::regex: this runs for every message.
+bool isSourceName(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                    c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 std::string cellToken(std::uint64_t id) {
   if (id == 0) return "X";

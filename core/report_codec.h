@@ -17,6 +17,11 @@ struct DecodeOptions {
   Timestamp now{};  // zero: use the system clock
 };
 
+// A report's `source`: ^[a-z][a-z0-9_.:-]{0,63}$ ("chicago", "csv:new-york",
+// "rapidapi:crimedata"), as decodeReport requires and the API's `source=`
+// filters accept.
+bool isSourceName(std::string_view s);
+
 Result<Report> decodeReport(std::string_view json, const DecodeOptions& options = {});
 
 // Encodes every present field. `includePrivate` = false drops `contact`

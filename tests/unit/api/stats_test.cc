@@ -98,6 +98,8 @@ TEST(StatsParse, BadInputNamesTheParameter) {
       {StatsKind::categories, "bbox=a,b,c,d", "invalid_parameter", "bbox"},
       {StatsKind::categories, "bbox=nan,1,2,3", "invalid_parameter", "bbox"},
       {StatsKind::categories, "source=a&source=b", "invalid_parameter", "source"},
+      {StatsKind::categories, "source=Chicago", "invalid_parameter", "source"},
+      {StatsKind::categories, "source=9lives", "invalid_parameter", "source"},
       {StatsKind::categories, "level=10", "unknown_parameter", "level"},
       {StatsKind::categories, "limit=3", "unknown_parameter", "limit"},
       {StatsKind::categories, "sinse=2014-01-01T00:00:00Z", "unknown_parameter", "sinse"},
@@ -121,6 +123,25 @@ TEST(StatsParse, BadInputNamesTheParameter) {
     EXPECT_EQ(r.error().code, c.code) << c.query << ": " << r.error().message;
     EXPECT_EQ(r.error().field, c.field) << c.query;
     EXPECT_FALSE(r.error().message.empty());
+  }
+}
+
+// The filters take every source name a report can carry (core::isSourceName),
+// those of the shipped ingest configs among them: csv:new-york once got a 400.
+TEST(SourceFilter, StatisticsAndSearchTakeTheSourcesReportsCarry) {
+  for (const std::string source : {"chicago", "spotcrime", "citizen", "csv:new-york", "csv:los-angeles",
+                                   "rapidapi:crimedata", "socrata.data_v2"}) {
+    auto stats = parse(StatsKind::categories, "source=" + source);
+    ASSERT_TRUE(stats) << source << ": " << stats.error().message;
+    EXPECT_EQ(stats->filter.source, source);
+    auto search = parseReportQuery({{"source", source}});
+    ASSERT_TRUE(search) << source << ": " << search.error().message;
+    EXPECT_EQ(search->source, source);
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "Chicago", "csv new-york", "-chicago", std::string(65, 'a')}) {
+    auto search = parseReportQuery({{"source", bad}});
+    ASSERT_FALSE(search) << bad;
+    EXPECT_EQ(search.error().field, "source") << bad;
   }
 }
 
