@@ -67,7 +67,8 @@ for c = 11, #ARGV do
     for i = 1, #h, 2 do
       local plat, plon, pms = string.match(h[i + 1], '^(%S+) (%S+) (%S+)$')
       pms = tonumber(pms)
-      if math.abs(pms - ms) <= window and dist(tonumber(plat), tonumber(plon), lat, lon) <= radius then
+      -- (itself: a root whose record expired before its bucket, decided afresh)
+      if h[i] ~= id and math.abs(pms - ms) <= window and dist(tonumber(plat), tonumber(plon), lat, lon) <= radius then
         if best == '' or pms < bms or (pms == bms and before(h[i], best)) then best, bms = h[i], pms end
       end
     end

@@ -21,7 +21,8 @@
 // check costs the same for the millionth report of one place as for the
 // first. Forgetting is by TTL (`ttl`, default 7 days, as the alert dedupe
 // keys): a record is kept that long after its last check, a bucket that
-// long after its last root.
+// long after its last root (a root that outlives its record so is decided
+// afresh when seen again: a root still, never a near-duplicate of itself).
 //
 // Threading: one caller at a time (owns its connection). Redis failures and
 // timeouts (the connection's) come back as a retriable error.

@@ -145,6 +145,29 @@ TEST(RedisDuplicateIndex, DecidesAsTheInMemoryWindowAndAlikeOnTwoInstancesAndAft
   dropKeys(pairPrefix);
 }
 
+// A root's record and its bucket entry have TTLs of their own (the record's
+// refreshed when the report is seen, the bucket's when a root joins it), so
+// a root can outlive its record. Seen again then, it is decided afresh: a
+// root still, never a near-duplicate of itself.
+TEST(RedisDuplicateIndex, ARootWhoseRecordExpiredIsNoDuplicateOfItself) {
+  const std::string prefix = "safestream:test:dedupe:" + core::randomUuid().substr(0, 8) + ":";
+  auto index = redisIndex(prefix);
+  const std::string run = core::randomUuid().substr(0, 8);
+  const auto t0 = *core::parseTimestamp("2016-02-01T12:00:00Z");
+  const DuplicateQuery root{core::reportIdFor("expiry-it", run + "-a"), "theft", {41.8781, -87.6298}, t0};
+  const DuplicateQuery near{core::reportIdFor("expiry-it", run + "-b"), "theft", {41.8782, -87.6298}, t0 + 1min};
+  ASSERT_EQ(decide(*index, std::span(&root, 1)), Answers{std::nullopt});
+
+  core::RedisClient redis({testing::requireStackEnv("SAFESTREAM_REDIS_URL")});
+  auto del = redis.command({"DEL", prefix + "r:" + root.id.value});
+  ASSERT_TRUE(del.ok());
+  ASSERT_EQ(del->integer, 1) << "the record's key is not where the layout says";
+
+  EXPECT_EQ(decide(*index, std::span(&root, 1)), Answers{std::nullopt}) << "the root became a near-duplicate of itself";
+  EXPECT_EQ(decide(*index, std::span(&near, 1)), Answers{root.id}) << "the root is no longer a candidate";
+  dropKeys(prefix);
+}
+
 // A flood at one spot: the candidates stay the roots, so the millionth
 // report costs what the first did (measured by the time of equal batches
 // at the start and the end of 20,000 reports, generously bounded).
