@@ -123,6 +123,13 @@ struct ApiApp::Impl {
                                respond(text(200, "application/yaml", openApiYaml()));
                              }});
     service = std::make_unique<ApiService>(std::move(d));
+    // The topic's metadata before a citizen waits on it: the first POST after
+    // start took ~170 ms for it, and the first seconds' p99 ~600 ms
+    // (bench/api/run.sh). A broker not up yet is only logged, and for at most
+    // 2 s: the POSTs then report it, and /readyz.
+    if (auto s = producer.prepareTopics({c.topic}, std::chrono::seconds(2)); !s) {
+      core::log::warn("kafka_topic_metadata", {{"error", s.error().message}});
+    }
     if (!listener.waitSubscribed(std::chrono::seconds(5))) {
       throw core::ConfigError("Redis at " + core::log::redactUrl(c.redisUrl) + " did not accept PSUBSCRIBE within 5 s");
     }
