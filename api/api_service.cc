@@ -141,8 +141,8 @@ ApiService::ApiService(ServiceDeps deps)
     : deps_(std::move(deps)),
       simplifiedBoundaries_(deps_.clock ? *deps_.clock : systemClock_, std::chrono::hours(24 * 365), 128) {
   if (!deps_.clock) deps_.clock = &systemClock_;
-  if (deps_.statsCacheTtl.count() > 0) statsBodies_ = std::make_unique<AnswerCache<std::string>>(*deps_.clock, deps_.statsCacheTtl);
-  if (deps_.reportsCacheTtl.count() > 0) reportBodies_ = std::make_unique<AnswerCache<std::string>>(*deps_.clock, deps_.reportsCacheTtl);
+  if (deps_.statsCacheTtl.count() > 0) statsBodies_ = std::make_unique<BodyCache>(*deps_.clock, deps_.statsCacheTtl);
+  if (deps_.reportsCacheTtl.count() > 0) reportBodies_ = std::make_unique<BodyCache>(*deps_.clock, deps_.reportsCacheTtl);
   auto bind = [this](void (ApiService::*fn)(HttpRequest&, Responder)) {
     return [this, fn](HttpRequest& req, Responder respond) { (this->*fn)(req, std::move(respond)); };
   };
@@ -449,6 +449,22 @@ void ApiService::getReport(HttpRequest& req, Responder respond) {
   respond(jsonResponse(200, std::move(body)));
 }
 
+core::Result<HttpResponse> ApiService::cachedAnswer(BodyCache* cache, const std::string& key, const HttpRequest& req,
+                                                    const std::function<core::Result<std::string>()>& render) {
+  if (!cache) {  // compressed, if at all, on the way out (gzipJsonResponse)
+    auto body = render();
+    if (!body) return body.error();
+    return jsonResponse(200, std::move(*body));
+  }
+  auto kept = cache->get(key, [&]() -> core::Result<std::shared_ptr<const CachedJson>> {
+    auto body = render();
+    if (!body) return body.error();
+    return cacheJson(std::move(*body));
+  });
+  if (!kept) return kept.error();
+  return cachedJsonResponse(**kept, req.header("accept-encoding"));
+}
+
 void ApiService::listReports(HttpRequest& req, Responder respond) {
   std::map<std::string, std::string> params;
   std::string bad;
@@ -463,17 +479,16 @@ void ApiService::listReports(HttpRequest& req, Responder respond) {
                                  "unknown city '" + q->city->substr(0, 64) + "' (GET /v1/cities lists them)", "city"));
   }
   const bool geo = wantsGeoJson(req);
-  auto compute = [&]() -> core::Result<std::string> {
+  auto render = [&]() -> core::Result<std::string> {
     auto page = deps_.reports->query(*q);
     if (!page) return page.error();
     return geo ? pageToGeoJson(*page) : pageToJson(*page);
   };
   // The rendered body is what is reused, as for the statistics.
-  auto body = reportBodies_ ? reportBodies_->get((geo ? "geo\n" : "json\n") + reportsCacheKey(*q), compute) : compute();
-  if (!body) return respond(storeError(body.error(), "the report store"));
-  auto out = jsonResponse(200, std::move(*body));
-  if (geo) out.contentType = "application/geo+json";
-  respond(std::move(out));
+  auto out = cachedAnswer(reportBodies_.get(), (geo ? "geo\n" : "json\n") + reportsCacheKey(*q), req, render);
+  if (!out) return respond(storeError(out.error(), "the report store"));
+  if (geo) out->contentType = "application/geo+json";
+  respond(std::move(*out));
 }
 
 void ApiService::createSubscription(HttpRequest& req, Responder respond) {
@@ -642,17 +657,16 @@ void ApiService::stats(StatsKind kind, HttpRequest& req, Responder respond) {
   auto q = parseStatsRequest(kind, req.query, deps_.clock->now(), deps_.statsCities);
   if (!q) return respond(fromError(q.error()));
   if (!deps_.stats) return respond(storeError(core::Error{"no_store", "no statistics store", "", true}, "the statistics store"));
-  auto compute = [&]() -> core::Result<std::string> {
+  auto render = [&]() -> core::Result<std::string> {
     auto rows = deps_.stats->stats(*q);
     if (!rows) return rows.error();
     return statsJson(*q, *rows);
   };
-  auto body = statsBodies_ ? statsBodies_->get(statsCacheKey(*q), compute) : compute();
-  if (!body) return respond(storeError(body.error(), "the statistics store"));
-  auto r = jsonResponse(200, std::move(*body));
+  auto r = cachedAnswer(statsBodies_.get(), statsCacheKey(*q), req, render);
+  if (!r) return respond(storeError(r.error(), "the statistics store"));
   // Public numbers that move slowly: browsers and proxies may reuse them briefly.
-  r.headers.emplace_back("Cache-Control", "public, max-age=30");
-  respond(std::move(r));
+  r->headers.emplace_back("Cache-Control", "public, max-age=30");
+  respond(std::move(*r));
 }
 
 std::string citiesJson(const std::vector<CityView>& cities) {

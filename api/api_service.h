@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/answer_cache.h"
+#include "api/compression.h"
 #include "api/http_types.h"
 #include "api/ports.h"
 #include "api/router.h"
@@ -106,9 +107,13 @@ class ApiService {
   ServiceDeps deps_;
   core::SystemClock systemClock_;
   // Rendering a heatmap of ~600 cells cost more than serving it, so the
-  // cache keeps the finished JSON.
-  std::unique_ptr<AnswerCache<std::string>> statsBodies_;
-  std::unique_ptr<AnswerCache<std::string>> reportBodies_;  // GET /v1/reports searches
+  // caches keep the finished JSON, and its gzip (api/compression.h).
+  using BodyCache = AnswerCache<std::shared_ptr<const CachedJson>>;
+  std::unique_ptr<BodyCache> statsBodies_;
+  std::unique_ptr<BodyCache> reportBodies_;  // GET /v1/reports searches
+  // The 200 answer of `render` for `key`, through `cache` when there is one.
+  static core::Result<HttpResponse> cachedAnswer(BodyCache* cache, const std::string& key, const HttpRequest& req,
+                                                 const std::function<core::Result<std::string>()>& render);
   // Simplified boundaries by (city, tolerance): computed once (~0.2 s for
   // Austin), kept for the process's life (7 tolerances x the cities).
   AnswerCache<std::shared_ptr<const CityBoundaries>> simplifiedBoundaries_;

@@ -68,4 +68,27 @@ bool gzipJsonResponse(std::string_view acceptEncoding, HttpResponse& r, std::siz
   return true;
 }
 
+std::shared_ptr<const CachedJson> cacheJson(std::string body) {
+  auto c = std::make_shared<CachedJson>();
+  c->body = std::move(body);
+  if (c->body.size() >= kMinJsonGzipBytes) {
+    std::string gz = gzipCompress(c->body, kJsonGzipLevel);
+    if (gz.size() < c->body.size()) c->gzip = std::move(gz);
+  }
+  return c;
+}
+
+HttpResponse cachedJsonResponse(const CachedJson& c, std::string_view acceptEncoding) {
+  HttpResponse r;
+  r.status = 200;
+  if (c.body.size() >= kMinJsonGzipBytes) r.headers.emplace_back("Vary", "Accept-Encoding");
+  if (!c.gzip.empty() && acceptsGzip(acceptEncoding)) {
+    r.body = c.gzip;
+    r.headers.emplace_back("Content-Encoding", "gzip");
+  } else {
+    r.body = c.body;
+  }
+  return r;
+}
+
 }  // namespace safestream::api

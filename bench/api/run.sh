@@ -218,6 +218,9 @@ row "GET /v1/reports?bbox= (downtown viewport, 100 newest; no cache)" "http://12
 row "GET /v1/reports?near= (1 km, 20 newest; no cache)" "http://127.0.0.1:$uncached_port$near_q" ">= 0.1"
 row "GET /v1/reports?bbox= (same; 1 s answer cache, the default)" "http://127.0.0.1:$cached_port$bbox_q" ">= 0.1"
 row "GET /v1/reports?near= (same; 1 s answer cache, the default)" "http://127.0.0.1:$cached_port$near_q" ">= 0.1"
+# As a browser asks (gzip; the cache keeps each answer's gzip beside it).
+row "GET /v1/reports?bbox= (same, Accept-Encoding: gzip as browsers send; 1 s answer cache)" \
+  "http://127.0.0.1:$cached_port$bbox_q" ">= 0.1" "$conns" -H "Accept-Encoding: gzip"
 row "GET /v1/reports?bbox= (${BENCH_VIEWPORTS:-50} viewports in turn; 1 s answer cache)" "http://127.0.0.1:$cached_port/" ">= 0.1" \
   "$conns" -s "$here/viewports.lua"
 row "GET /v1/reports?bbox= (${BENCH_VIEWPORTS:-50} viewports in turn; no cache)" "http://127.0.0.1:$uncached_port/" ">= 0.1" \

@@ -28,12 +28,14 @@ class FakeReportStore : public ReportStore {
   }
   core::Result<ReportPage> query(const ReportQuery& q) override {
     lastQuery = q;
+    ++queries;
     ReportPage p;
     for (const auto& r : rows) if (static_cast<int>(p.reports.size()) < q.limit) p.reports.push_back(r);
     return p;
   }
   std::vector<PublicReport> rows;
   std::optional<ReportQuery> lastQuery;
+  int queries = 0;
 };
 
 // Links by report id, as the processor would have set duplicate_of.
