@@ -40,14 +40,7 @@ class CitiesTest : public ::testing::Test {
   }
   HttpResponse call(ApiService& s, const std::string& path, std::map<std::string, std::string> headers = {},
                     const std::string& query = "") {
-    HttpRequest req;
-    req.method = "GET";
-    req.path = path;
-    req.query = query;
-    req.headers = std::move(headers);
-    HttpResponse out;
-    s.handle(req, [&](HttpResponse r) { out = std::move(r); });
-    return out;
+    return testing::handleGet(s, path, std::move(headers), query);
   }
   static std::string header(const HttpResponse& r, const std::string& name) {
     for (const auto& [k, v] : r.headers) {

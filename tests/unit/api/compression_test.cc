@@ -104,14 +104,7 @@ TEST(JsonGzip, ServiceCompressesPagesOfReportsCachedOrNot) {
     deps.reportsCacheTtl = ttl;
     ApiService service(deps);
     auto call = [&](std::map<std::string, std::string> headers, const std::string& path, const std::string& query) {
-      HttpRequest req;
-      req.method = "GET";
-      req.path = path;
-      req.query = query;
-      req.headers = std::move(headers);
-      HttpResponse out;
-      service.handle(req, [&](HttpResponse r) { out = std::move(r); });
-      return out;
+      return testing::handleGet(service, path, std::move(headers), query);
     };
     auto varies = [](const HttpResponse& r) {
       return std::count_if(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "Vary"; });

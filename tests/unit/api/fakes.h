@@ -3,9 +3,24 @@
 #include <map>
 #include <mutex>
 
+#include "api/api_service.h"
 #include "api/ports.h"
 
 namespace safestream::api::testing {
+
+// A GET through the service as the server hands it over; behind the fakes
+// it is answered before handle() returns.
+inline HttpResponse handleGet(ApiService& service, const std::string& path, std::map<std::string, std::string> headers = {},
+                              const std::string& query = "") {
+  HttpRequest req;
+  req.method = "GET";
+  req.path = path;
+  req.query = query;
+  req.headers = std::move(headers);
+  HttpResponse out;
+  service.handle(req, [&](HttpResponse r) { out = std::move(r); });
+  return out;
+}
 
 class FakePublisher : public ReportPublisher {
  public:
