@@ -90,7 +90,6 @@ std::optional<double> coordinate(const element& v, double limit) {
   return d;
 }
 
-
 bool isCategorySlug(const std::string& s) {
   if (s.empty() || s.size() > 40 || s[0] < 'a' || s[0] > 'z') return false;
   for (char c : s) {
