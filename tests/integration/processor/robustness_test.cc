@@ -560,7 +560,12 @@ TEST(ProcessorRobustness, ThreeProcessorsKilledAddedAndStoppedTwiceDecideAsOne) 
     return std::vector<std::string>{"--kafka-bootstrap", broker.bootstrap(), "--raw-topic", raw, "--alerts-topic", alerts,
                                     "--dedupe-key-prefix", "safestream:test:dedupe:" + ns + ":",
                                     "--surge-key-prefix", "safestream:test:surge:" + ns + ":", "--batch-size", "300",
-                                    "--alert-stream-maxlen", "100000", "--s3-rotate-interval", "2"};
+                                    "--alert-stream-maxlen", "100000", "--s3-rotate-interval", "2",
+                                    // Event-time lateness wider than a member's stall: a SIGKILLed member's
+                                    // partitions wait out the session timeout while the others advance each
+                                    // key's watermark, and with the default 10 min their reports came too
+                                    // late to count (CI: the group without the reference's surge).
+                                    "--surge-lateness-minutes", "180"};
   };
   auto inPostgres = [&] {
     return testing::pgScalar("SELECT count(*) FROM reports WHERE source_id LIKE '" + tag + "%'");
