@@ -71,10 +71,11 @@ bool gzipJsonResponse(std::string_view acceptEncoding, HttpResponse& r, std::siz
 std::shared_ptr<const CachedJson> cacheJson(std::string body) {
   auto c = std::make_shared<CachedJson>();
   c->body = std::move(body);
-  if (c->body.size() >= kMinJsonGzipBytes) {
-    std::string gz = gzipCompress(c->body, kJsonGzipLevel);
-    if (gz.size() < c->body.size()) c->gzip = std::move(gz);
-  }
+  // Made as a response would be, so the rules (size, level, only if it
+  // shrinks) stay those of gzipJsonResponse alone.
+  HttpResponse r;
+  r.body = c->body;
+  if (gzipJsonResponse("gzip", r)) c->gzip = std::move(r.body);
   return c;
 }
 
