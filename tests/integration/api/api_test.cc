@@ -917,7 +917,8 @@ TEST_F(ApiTest, PausedSubscriptionGetsNoAlertUntilResumedThroughTheProcessor) {
   const std::string next = submit("robbery", -0.004);  // another category and place: not a near-duplicate
   ASSERT_TRUE(testing::waitUntil([&] { return alertedReports(paused, token).count(next) == 1; }, 90s, 100ms))
       << "no alert after resuming; the history: " << lastAnswer << "\n" << processor.logTail();
-  EXPECT_EQ(alertedReports(paused, token), std::set<std::string>{next}) << "what was skipped while paused is not replayed";
+  EXPECT_EQ(alertedReports(paused, token), std::set<std::string>{next})
+      << "what was skipped while paused (" << skipped << ") is not replayed\n" << processor.logTail();
   EXPECT_EQ(processor.stop(std::chrono::seconds(30)), 0) << processor.logTail();
 }
 
