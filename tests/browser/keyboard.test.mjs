@@ -2,7 +2,7 @@
 // Enter and never the mouse, a report is filed and a subscription made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stackEnv, startApi, startProcessor, uniqueChicagoPoint } from './lib/stack.mjs';
+import { stackEnv, startApi, startProcessor, uniqueChicagoPoint, reportTrail } from './lib/stack.mjs';
 import { launch, openPage, closePage, goto, problemsOf, tabTo, DESKTOP } from './lib/browser.mjs';
 
 let env, api, processor, browser;
@@ -44,7 +44,8 @@ test('a report can be filed and a subscription made with the keyboard alone', as
   await k.type(`Bicycle taken from the rack ${tag}`);
   await tabTo(page, '(el) => el.type === "submit" && el.closest("#report-form")');
   await k.press('Enter');
-  await page.waitForSelector('#report-status [data-report-status=published]', { timeout: 90000 });
+  await page.waitForSelector('#report-status [data-report-status=published]', { timeout: 90000 })
+    .catch((e) => { throw new Error(`${e.message}\n${reportTrail(env, processor, tag)}`); });
   const sent = await page.evaluate(() => ({ lat: document.querySelector('#report-form [name=lat]').value, cat: document.querySelector('#report-form [name=category]').value }));
   assert.equal(sent.cat, 'theft', 'the category was chosen by typing');
   // Compared as numbers: the field holds the six decimals typed, and rounding

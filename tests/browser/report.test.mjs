@@ -3,7 +3,7 @@
 // in the list. Its description holds markup, which must show as text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stackEnv, startApi, startProcessor, uniqueChicagoPoint } from './lib/stack.mjs';
+import { stackEnv, startApi, startProcessor, uniqueChicagoPoint, reportTrail } from './lib/stack.mjs';
 import { launch, openPage, closePage, goto, problemsOf, screenshot, DESKTOP, PHONE } from './lib/browser.mjs';
 import { showOnMap, clickMapAt } from './lib/app.mjs';
 
@@ -42,7 +42,8 @@ test('a report filed through the form shows on the map and in the list, its mark
   await screenshot(page, 'report-filled-desktop');
   await page.click('#report-form button[type=submit]');
   await page.waitForSelector('#report-status [data-report-status=accepted]', { timeout: 15000 });
-  await page.waitForSelector('#report-status [data-report-status=published]', { timeout: 90000 });
+  await page.waitForSelector('#report-status [data-report-status=published]', { timeout: 90000 })
+    .catch((e) => { throw new Error(`${e.message}\n${reportTrail(env, processor, tag)}`); });
   await screenshot(page, 'report-sent-desktop');
 
   await page.click('#report-status [data-report-status=published] a');

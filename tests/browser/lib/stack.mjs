@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 export const SOURCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BUILD_DIR = process.env.SAFESTREAM_BUILD_DIR || path.join(SOURCE_DIR, 'build');
 
+const RUN_TAG = `${process.pid}-${Date.now().toString(36)}`;
+const RUN_TOPIC = `browser.${RUN_TAG}.raw`;
+
 export function stackEnv() {
   const file = process.env.SAFESTREAM_ENV_FILE || path.join(SOURCE_DIR, 'deploy/local/.env');
   const env = {};
@@ -22,6 +25,14 @@ export function stackEnv() {
       if (m) env[m[1]] = m[2];
     }
   }
+  // This test file's own raw topic and consumer group (as the ops tests
+  // have): what other tests left on the shared reports.raw is no backlog for
+  // its processor, and no other processor of the stack's group reads its
+  // reports. The API publishes there, ingest imports there.
+  Object.assign(env, {
+    SAFESTREAM_API_TOPIC: RUN_TOPIC, SAFESTREAM_INGEST_TOPIC: RUN_TOPIC,
+    SAFESTREAM_RAW_TOPIC: RUN_TOPIC, SAFESTREAM_PROCESSOR_GROUP_ID: `browser-${RUN_TAG}`,
+  });
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith('SAFESTREAM_')) env[k] = v;
   for (const k of ['SAFESTREAM_KAFKA_BOOTSTRAP', 'SAFESTREAM_PG_URL', 'SAFESTREAM_REDIS_URL', 'SAFESTREAM_S3_ENDPOINT']) {
     if (!env[k]) throw new Error(`${k} is not set: start the stack (deploy/local/stack.sh up) first (env file ${file})`);
@@ -108,12 +119,13 @@ export async function startApi(env, { port } = {}) {
   return d;
 }
 
-// safestream-processor in the stack's usual consumer group (so it starts
-// from the group's committed offsets, not the start of the topic).
+// safestream-processor reading this file's topic in its own group
+// (stackEnv); its log at info (a few lines: start, assignments, stop) is in
+// the failure messages of the tests.
 export async function startProcessor(env) {
   const metrics = await freePort();
   const d = new Daemon('processor', path.join(BUILD_DIR, 'processor/safestream-processor'),
-    ['--metrics-port', String(metrics), '--log-level', 'warn'], env);
+    ['--metrics-port', String(metrics), '--log-level', 'info'], env);
   d.start();
   await d.waitHealthy(`http://127.0.0.1:${metrics}/healthz`);
   return d;
@@ -131,6 +143,17 @@ export async function postReport(apiUrl, body) {
   const text = await r.text();
   if (r.status !== 202) throw new Error(`POST /v1/reports answered ${r.status}: ${text}`);
   return JSON.parse(text);
+}
+
+// What the stack knows of the reports whose description contains `tag`
+// (PostgreSQL rows, near-duplicate links) and the processor's log: the
+// message of a test that waited in vain for one of them.
+export function reportTrail(env, processor, tag) {
+  let rows;
+  try {
+    rows = sql(env, `SELECT id, category, occurred_at, duplicate_of FROM reports WHERE description LIKE '%${tag.replace(/'/g, "''")}%'`);
+  } catch (e) { rows = e.message; }
+  return `reports with "${tag}" in PostgreSQL: ${JSON.stringify(rows)}\nprocessor log:\n${processor ? processor.tail() : '(none)'}`;
 }
 
 export async function reportStored(apiUrl, id, timeout = 60000) {
