@@ -6,13 +6,14 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/geo.h"
+
 namespace safestream::api {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr double kEarthRadiusM = 6371008.8;
-constexpr double kRad = 3.14159265358979323846 / 180;
+constexpr double kRad = core::kRadiansPerDegree;
 
 struct Xy {
   double x, y;
@@ -78,7 +79,7 @@ std::vector<core::GeoPoint> douglasPeucker(const std::vector<core::GeoPoint>& li
   if (n < 3 || !(toleranceM > 0)) return line;
   // Local equirectangular metres around the first point.
   const double lat0 = line.front().lat * kRad;
-  const double kx = kEarthRadiusM * std::cos(lat0) * kRad, ky = kEarthRadiusM * kRad;
+  const double kx = core::kEarthRadiusMetres * std::cos(lat0) * kRad, ky = core::kEarthRadiusMetres * kRad;
   std::vector<Xy> xy(n);
   for (std::size_t i = 0; i < n; ++i) xy[i] = {line[i].lon * kx, line[i].lat * ky};
   std::vector<char> keep(n, 0);

@@ -174,6 +174,7 @@ SearchParts searchParts(const ReportQuery& q, std::optional<core::Timestamp> low
     latP = p.add(exact(q.near->lat)) + "::float8";
     lonP = p.add(exact(q.near->lon)) + "::float8";
   }
+  // core::distanceMetres in SQL (the radius is core::kEarthRadiusMetres).
   auto distance = [&](const std::string& t) {
     return "(2 * 6371008.8 * asin(least(1, sqrt(power(sin(radians(" + t + "lat - " + latP + ") / 2), 2) + cos(radians(" +
            latP + ")) * cos(radians(" + t + "lat)) * power(sin(radians(" + t + "lon - " + lonP + ") / 2), 2)))))";
@@ -324,14 +325,6 @@ std::string pageToGeoJson(const ReportPage& page) {
   for (std::size_t i = 0; i < page.reports.size(); ++i) out += (i ? "," : "") + reportToGeoJson(page.reports[i]);
   out += "],\"next_cursor\":" + optString(page.nextCursor) + "}";
   return out;
-}
-
-double haversineMeters(double lat1, double lon1, double lat2, double lon2) {
-  constexpr double kR = 6371008.8, kRad = M_PI / 180;
-  const double dLat = (lat2 - lat1) * kRad, dLon = (lon2 - lon1) * kRad;
-  const double a = std::sin(dLat / 2) * std::sin(dLat / 2) +
-                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dLon / 2) * std::sin(dLon / 2);
-  return 2 * kR * std::asin(std::min(1.0, std::sqrt(a)));
 }
 
 BoundingBox boxAround(const NearQuery& n) {

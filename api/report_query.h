@@ -112,6 +112,5 @@ std::string pageToGeoJson(const ReportPage& page);
 // Bounding box around a circle, used as an index-friendly prefilter before
 // the exact distance check.
 BoundingBox boxAround(const NearQuery& near);
-double haversineMeters(double lat1, double lon1, double lat2, double lon2);
 
 }  // namespace safestream::api

@@ -9,10 +9,11 @@
 
 #include <algorithm>
 
+#include "core/geo.h"
+
 namespace safestream::api {
 
 namespace {
-constexpr double kEarthRadiusM = 6371008.8;
 constexpr int kStoredLevel = 16;
 
 std::vector<CellRange> rangesOf(const S2Region& region, int maxCells) {
@@ -61,7 +62,7 @@ std::vector<CellRange> coverBox(const BoundingBox& box, int maxCells) {
 
 std::vector<CellRange> coverCircle(const NearQuery& near, int maxCells) {
   const S2Cap cap(S2LatLng::FromDegrees(near.lat, near.lon).ToPoint(),
-                  S1Angle::Radians(near.radiusM / kEarthRadiusM));
+                  S1Angle::Radians(near.radiusM / core::kEarthRadiusMetres));
   return rangesOf(cap, maxCells);
 }
 

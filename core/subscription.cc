@@ -28,9 +28,6 @@ constexpr std::array<std::string_view, 16> kCategories = {
     "homicide", "sexual-offense", "vandalism", "vehicle-theft", "arson",
     "drugs",    "weapons",   "disturbance",   "fraud",   "other", "non-crime"};
 
-constexpr double kEarthRadiusM = 6371008.8;
-constexpr double kPi = 3.14159265358979323846;
-
 Error fieldError(std::string field, std::string message) {
   std::string text = field + ": " + message;
   return makeError("invalid_field", std::move(text), std::move(field));
@@ -144,7 +141,7 @@ Status validatePolygon(const std::vector<Ring>& polygon, const std::string& fiel
   if (maxLon - minLon > 180) {
     return fieldError(field, "spans more than 180 degrees of longitude (antimeridian crossing is not supported)");
   }
-  double extent = distanceMeters({minLat, minLon}, {maxLat, maxLon});
+  double extent = distanceMetres({minLat, minLon}, {maxLat, maxLon});
   if (extent > kMaxPolygonExtentM) {
     return fieldError(field, "spans " + std::to_string(static_cast<long long>(extent)) + " m; at most " +
                                  std::to_string(static_cast<long long>(kMaxPolygonExtentM)) + " m are allowed");
@@ -362,7 +359,7 @@ Status validateSubscription(const Subscription& sub) {
         return fieldError("area.lat", "circles near the poles (|lat| >= 85) are not supported");
       }
       {
-        double dLon = sub.radiusM / (kEarthRadiusM * std::cos(sub.center.lat * kPi / 180)) * 180 / kPi;
+        double dLon = sub.radiusM / (kEarthRadiusMetres * std::cos(sub.center.lat * kRadiansPerDegree)) / kRadiansPerDegree;
         if (sub.center.lon - dLon < -180 || sub.center.lon + dLon > 180) {
           return fieldError("area.lon", "circle crosses the antimeridian, which is not supported");
         }
@@ -510,14 +507,6 @@ bool tokenMatches(std::string_view token, std::string_view storedHash) {
   std::string h = hashToken(token);
   if (h.size() != storedHash.size()) return false;
   return CRYPTO_memcmp(h.data(), storedHash.data(), h.size()) == 0;
-}
-
-double distanceMeters(GeoPoint a, GeoPoint b) {
-  constexpr double kRad = kPi / 180;
-  double dLat = (b.lat - a.lat) * kRad, dLon = (b.lon - a.lon) * kRad;
-  double s = std::sin(dLat / 2) * std::sin(dLat / 2) +
-             std::cos(a.lat * kRad) * std::cos(b.lat * kRad) * std::sin(dLon / 2) * std::sin(dLon / 2);
-  return 2 * kEarthRadiusM * std::asin(std::min(1.0, std::sqrt(s)));
 }
 
 }  // namespace safestream::core

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/geo.h"
 #include "core/report.h"
 #include "core/result.h"
 
@@ -114,8 +115,5 @@ std::string generateToken();
 std::string hashToken(std::string_view token);
 bool tokenMatches(std::string_view token, std::string_view storedHash);
 
-// Great-circle distance in metres (spherical Earth, R = 6371008.8 m); the
-// same formula the matcher uses for circle edges.
-double distanceMeters(GeoPoint a, GeoPoint b);
 
 }  // namespace safestream::core

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/geo.h"
 #include "processor/neighbourhood_index.h"
 
 namespace safestream::processor {
@@ -40,7 +41,7 @@ std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, cons
   // The same report again: answer as before so a replay does not change links.
   if (auto known = entries_.find(id.value); known != entries_.end()) {
     Entry& e = known->second;
-    if (e.category == category && distanceMetres(e.point, *location) <= settings_.radiusMetres) {
+    if (e.category == category && core::distanceMetres(e.point, *location) <= settings_.radiusMetres) {
       e.occurredAt = occurredAt;
       if (!e.duplicateOf) {
         const Bucket home{e.home.cell, slotOf(occurredAt)};
@@ -69,7 +70,7 @@ std::optional<core::ReportId> DedupeWindow::check(const core::ReportId& id, cons
         const auto dt = e.occurredAt > occurredAt ? e.occurredAt - occurredAt : occurredAt - e.occurredAt;
         if (dt > settings_.window) continue;
         if (e.category != category) continue;
-        if (distanceMetres(e.point, *location) > settings_.radiusMetres) continue;
+        if (core::distanceMetres(e.point, *location) > settings_.radiusMetres) continue;
         // The earliest event, then the smallest id: neither bucket order nor
         // the order in which the roots were decided (which differs between
         // processors of a group) changes the answer.

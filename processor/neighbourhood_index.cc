@@ -5,6 +5,8 @@
 #include <s2/s2cell_id.h>
 #include <s2/s2latlng.h>
 
+#include "core/geo.h"
+
 namespace safestream::processor {
 
 CellIds cellIdsFor(const core::GeoPoint& p) {
@@ -18,7 +20,7 @@ std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double 
   const S2CellId cell = S2CellId(point).parent(level);
   // One metre of slack against rounding: a cell too many costs a lookup, one
   // too few a missed duplicate.
-  const S1ChordAngle reach(S1Angle::Radians((radiusMetres + 1) / kEarthRadiusMetres));
+  const S1ChordAngle reach(S1Angle::Radians((radiusMetres + 1) / core::kEarthRadiusMetres));
   std::vector<std::uint64_t> out{cell.id()};
   // Most points lie farther than the radius from their cell's edges: then
   // no neighbour can be within reach.
@@ -29,11 +31,6 @@ std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double 
     if (S2Cell(c).GetDistance(point) <= reach) out.push_back(c.id());
   }
   return out;
-}
-
-double distanceMetres(const core::GeoPoint& a, const core::GeoPoint& b) {
-  return S2LatLng::FromDegrees(a.lat, a.lon).GetDistance(S2LatLng::FromDegrees(b.lat, b.lon)).radians() *
-         kEarthRadiusMetres;
 }
 
 }  // namespace safestream::processor

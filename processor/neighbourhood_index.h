@@ -24,11 +24,7 @@ CellIds cellIdsFor(const core::GeoPoint& p);
 // every point within the radius falls in one of them.
 std::vector<std::uint64_t> cellsNear(const core::GeoPoint& p, int level, double radiusMetres);
 
-// Great-circle distance in metres.
-// Mean earth radius of every distance here (and of the Redis near-duplicate
-// index's script, which is given it).
-inline constexpr double kEarthRadiusMetres = 6371008.8;
-double distanceMetres(const core::GeoPoint& a, const core::GeoPoint& b);
+// Distances: core/geo.h.
 
 // Neighbourhoods (point -> city and neighbourhood) live in core/cities.h:
 // one loader for enrichment, alerting and the API.

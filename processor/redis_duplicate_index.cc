@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/geo.h"
 #include "core/report_codec.h"
 #include "core/time.h"
 #include "processor/neighbourhood_index.h"
@@ -22,7 +23,7 @@ namespace {
 constexpr const char* kCheckScript = R"LUA(
 local R = tonumber(ARGV[9])
 local k = math.pi / 180
--- S2LatLng::GetDistance (haversine), as processor::distanceMetres
+-- core::distanceMetres (haversine, in S2LatLng::GetDistance's order)
 local function dist(lat1, lon1, lat2, lon2)
   local a, b = k * lat1, k * lat2
   local dlat = math.sin(0.5 * (b - a))
@@ -117,7 +118,7 @@ core::Result<std::vector<std::optional<core::ReportId>>> RedisDuplicateIndex::ch
   const std::string radius = exact(options_.rules.radiusMetres);
   const std::string window = std::to_string(options_.rules.window.count());
   const std::string ttl = std::to_string(options_.ttl.count());
-  const std::string earth = exact(kEarthRadiusMetres);
+  const std::string earth = exact(core::kEarthRadiusMetres);
   std::vector<std::vector<std::string>> cmds;
   cmds.reserve(queries.size());
   for (const auto& q : queries) {

@@ -15,7 +15,7 @@
 // (then the smallest id), and a root goes into its bucket. The same rules as DedupeWindow, so both
 // decide alike (tests/integration/processor/duplicate_index_test.cc feeds
 // both the same queries); distances by the same haversine with the same
-// earth radius (kEarthRadiusMetres, passed to the script).
+// earth radius (core::kEarthRadiusMetres, passed to the script).
 // One pipelined round trip per checkAll (the pipeline calls it once per
 // poll), the script by EVALSHA. Only roots are stored in buckets, so a
 // check costs the same for the millionth report of one place as for the

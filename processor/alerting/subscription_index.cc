@@ -23,7 +23,6 @@
 namespace safestream::processor::alerting {
 namespace {
 
-constexpr double kEarthRadiusM = 6371008.8;
 // The cap used for covering is this much wider than the circle, so that a
 // point exactly on the edge by the haversine formula (the exact test) is never
 // outside the covering because S2 rounds differently.
@@ -303,7 +302,7 @@ struct SubscriptionIndex::Impl {
     if (e.categories == 0 && p.category == core::kNonCrimeCategory) return std::nullopt;  // opt-in only
     switch (sub.areaType) {
       case core::AreaType::circle: {
-        double d = core::distanceMeters(sub.center, p.location);
+        double d = core::distanceMetres(sub.center, p.location);
         if (d > sub.radiusM) return std::nullopt;
         return Match{e.sub, d};
       }
@@ -331,7 +330,7 @@ core::Status SubscriptionIndex::upsert(core::Subscription subscription) {
   Impl::Entry e;
   switch (subscription.areaType) {
     case core::AreaType::circle: {
-      double angle = (subscription.radiusM + kCoverPadM) / kEarthRadiusM;
+      double angle = (subscription.radiusM + kCoverPadM) / core::kEarthRadiusMetres;
       e.cap = S2Cap(toPoint(subscription.center), S1Angle::Radians(angle));
       break;
     }

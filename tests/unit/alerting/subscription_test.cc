@@ -170,8 +170,8 @@ TEST(Tokens, HashIsSha256HexAndCompares) {
 
 TEST(Distance, KnownValues) {
   // One degree of latitude is ~111.195 km on the mean sphere.
-  EXPECT_NEAR(core::distanceMeters({0, 0}, {1, 0}), 111195, 1);
-  EXPECT_NEAR(core::distanceMeters({41.88, -87.63}, {41.88, -87.63}), 0, 1e-9);
+  EXPECT_NEAR(core::distanceMetres({0, 0}, {1, 0}), 111195, 1);
+  EXPECT_NEAR(core::distanceMetres({41.88, -87.63}, {41.88, -87.63}), 0, 1e-9);
 }
 
 }  // namespace

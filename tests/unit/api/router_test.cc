@@ -4,6 +4,7 @@
 
 #include "api/http_types.h"
 #include "api/report_query.h"
+#include "core/geo.h"
 
 namespace safestream::api {
 namespace {
@@ -64,11 +65,11 @@ TEST(ReportQuery, CursorRoundTripAndNearBox) {
   NearQuery n{41.88, -87.63, 1000};
   auto box = boxAround(n);
   // Every point of the circle's edge lies inside the box.
-  EXPECT_LT(haversineMeters(n.lat, n.lon, box.maxLat, n.lon), 1010.0);
-  EXPECT_GE(haversineMeters(n.lat, n.lon, box.maxLat, n.lon), 1000.0);
-  EXPECT_GE(haversineMeters(n.lat, n.lon, box.minLat, n.lon), 1000.0);
-  EXPECT_GE(haversineMeters(n.lat, n.lon, n.lat, box.maxLon), 1000.0);
-  EXPECT_GE(haversineMeters(n.lat, n.lon, n.lat, box.minLon), 1000.0);
+  EXPECT_LT(core::distanceMetres({n.lat, n.lon}, {box.maxLat, n.lon}), 1010.0);
+  EXPECT_GE(core::distanceMetres({n.lat, n.lon}, {box.maxLat, n.lon}), 1000.0);
+  EXPECT_GE(core::distanceMetres({n.lat, n.lon}, {box.minLat, n.lon}), 1000.0);
+  EXPECT_GE(core::distanceMetres({n.lat, n.lon}, {n.lat, box.maxLon}), 1000.0);
+  EXPECT_GE(core::distanceMetres({n.lat, n.lon}, {n.lat, box.minLon}), 1000.0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/geo.h"
 #include "core/report_id.h"
 #include "processor/neighbourhood_index.h"
 
@@ -184,7 +185,7 @@ TEST(DedupeWindow, AgreesWithBruteForceScan) {
       const Seen* best = nullptr;
       for (const auto& e : all) {
         const auto dt = e.t > t ? e.t - t : t - e.t;
-        if (e.dup || e.category != c || dt > 30min || distanceMetres(e.point, p) > 150) continue;
+        if (e.dup || e.category != c || dt > 30min || core::distanceMetres(e.point, p) > 150) continue;
         // On a tie of event time, the smallest id.
         if (!best || e.t < best->t || (e.t == best->t && e.id < best->id)) best = &e;
       }
