@@ -154,23 +154,47 @@ async function submit(e) {
 // two), then links to it on the map. It asks for reports near the pin (an
 // answer of 200 even while empty) rather than GET /v1/reports/{id}, whose
 // 404s until then would read as errors in the browser's console.
+// A report the processor links to an earlier one of the same incident (same
+// category, within its dedupe radius, 150 m, and 30 minutes) is stored but
+// left out of lists and the map's dots; it is found in the earlier report's
+// `duplicates` instead: the roots of its category near the pin and within
+// the window are in the same answer, and the nearest few are asked on each
+// poll (the earlier report is usually there before this one is stored).
+const DEDUPE_REACH_M = 200;
+const DEDUPE_WINDOW_MS = 31 * 60000;
+
 async function follow(id, body, status) {
   const deadline = Date.now() + 120000;
-  const since = new Date(new Date(body.occurred_at).getTime() - 1000).toISOString();
+  const at = new Date(body.occurred_at).getTime();
+  const since = new Date(at - DEDUPE_WINDOW_MS).toISOString();
+  const mapLink = `#/map?lat=${body.lat}&lon=${body.lon}&z=17&report=${encodeURIComponent(id)}`;
   let wait = 500;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(wait * 1.5, 4000);
     let page;
     try {
-      page = await api.get('/v1/reports', { query: { near: `${body.lat},${body.lon}`, radius: 25, since, limit: 50 } });
+      page = await api.get('/v1/reports', { query: { near: `${body.lat},${body.lon}`, radius: DEDUPE_REACH_M, since, category: body.category, limit: 100 } });
     } catch (e) {
       break;
     }
-    if ((page.reports || []).some((r) => r.id === id)) {
+    const reports = page.reports || [];
+    if (reports.some((r) => r.id === id)) {
       status.append(el('p', { 'data-report-status': 'published' }, 'Published: it is on the map now. ',
-        el('a', { href: `#/map?lat=${body.lat}&lon=${body.lon}&z=17&report=${encodeURIComponent(id)}` }, 'See it on the map')));
+        el('a', { href: mapLink }, 'See it on the map')));
       return;
+    }
+    const roots = reports.filter((r) => Math.abs(new Date(r.occurred_at).getTime() - at) <= DEDUPE_WINDOW_MS)
+      .sort((a, b) => (a.distance_m ?? 0) - (b.distance_m ?? 0)).slice(0, 5);
+    for (const r of roots) {
+      let root;
+      try { root = await api.get(`/v1/reports/${encodeURIComponent(r.id)}`); } catch { continue; }
+      if ((root.duplicates || []).some((d) => d.id === id)) {
+        status.append(el('p', { 'data-report-status': 'published', 'data-duplicate-of': r.id },
+          'Published: someone reported the same incident a little earlier, so your report was added to theirs. ',
+          el('a', { href: mapLink }, 'See both on the map')));
+        return;
+      }
     }
   }
   status.append(el('p', {}, 'It will show on the map once it has been checked.'));
