@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "api/alert_hub.h"
+#include "api/rate_limit.h"
 
 namespace safestream::api {
 
@@ -46,27 +47,29 @@ core::Status RedisPool::ping() {
 }
 
 namespace {
-// KEYS[1] bucket; ARGV rate per ms, burst. Returns {allowed, retry_ms, remaining}.
+// KEYS[1] bucket; ARGV rate per ms, burst, n (tokens wanted; 1 if absent).
+// Returns {taken, retry_ms, remaining}: taken is what n calls in a row would
+// have let through, retry_ms the wait for one more token when taken < n.
 // Uses the server's TIME so API instances with skewed clocks agree.
 constexpr const char* kTokenBucket = R"lua(
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3]) or 1
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(b[1]) or burst
 local ts = tonumber(b[2]) or now
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
-local allowed, retry = 0, 0
+local taken, retry = 0, 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  retry = math.ceil((1 - tokens) / rate)
+  taken = math.min(n, math.floor(tokens))
+  tokens = tokens - taken
 end
+if taken < n then retry = math.ceil((1 - tokens) / rate) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
-return {allowed, retry, math.floor(tokens)}
+return {taken, retry, math.floor(tokens)}
 )lua";
 }  // namespace
 
@@ -80,13 +83,21 @@ RedisBatcher::~RedisBatcher() {
   }
   cv_.notify_all();
   thread_.join();
-  for (auto& [_, done] : queue_) done(core::makeError("redis_unreachable", "shutting down", "", true));
+  for (auto& q : queue_) q.done(core::makeError("redis_unreachable", "shutting down", "", true));
 }
 
 void RedisBatcher::submit(std::vector<std::string> argv, Callback done) {
   {
     std::lock_guard lock(mu_);
-    queue_.emplace_back(std::move(argv), std::move(done));
+    queue_.push_back({std::move(argv), nullptr, std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void RedisBatcher::submitLazy(std::function<std::vector<std::string>()> make, Callback done) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back({{}, std::move(make), std::move(done)});
   }
   cv_.notify_one();
 }
@@ -94,18 +105,23 @@ void RedisBatcher::submit(std::vector<std::string> argv, Callback done) {
 void RedisBatcher::run() {
   std::vector<std::vector<std::string>> commands;
   std::vector<Callback> callbacks;
+  std::vector<Queued> taken;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_) return;
       // Whatever arrived while the previous batch was on the wire goes in this one.
-      while (!queue_.empty() && commands.size() < maxBatch_) {
-        commands.push_back(std::move(queue_.front().first));
-        callbacks.push_back(std::move(queue_.front().second));
+      while (!queue_.empty() && taken.size() < maxBatch_) {
+        taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    for (auto& q : taken) {
+      commands.push_back(q.make ? q.make() : std::move(q.argv));
+      callbacks.push_back(std::move(q.done));
+    }
+    taken.clear();
     auto replies = client_.pipeline(commands);
     for (std::size_t i = 0; i < callbacks.size(); ++i) {
       if (!replies) {
@@ -137,11 +153,7 @@ core::Result<RateDecision> toDecision(const core::RedisReply& r) {
   if (r.type != core::RedisReply::Type::array || r.elements.size() != 3) {
     return core::makeError("redis_error", "unexpected reply from the rate-limit script");
   }
-  RateDecision d;
-  d.allowed = r.elements[0].integer == 1;
-  d.retryAfterSeconds = d.allowed ? 0 : static_cast<int>(std::max<long long>(1, (r.elements[1].integer + 999) / 1000));
-  d.remaining = r.elements[2].integer;
-  return d;
+  return shareRateAnswer(r.elements[0].integer, r.elements[1].integer, r.elements[2].integer, 1)[0];
 }
 }  // namespace
 
@@ -164,6 +176,7 @@ std::vector<std::string> RedisRateLimiter::args(const std::string& head, const s
 }
 
 core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) {
+  scriptCalls_.fetch_add(1, std::memory_order_relaxed);
   std::string s = sha();
   auto r = pool_.command(args(s.empty() ? kTokenBucket : s, clientKey));
   if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
@@ -177,22 +190,59 @@ core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) 
   return toDecision(*r);
 }
 
-void RedisRateLimiter::takeAsync(const std::string& clientKey, std::function<void(core::Result<RateDecision>)> done) {
+void RedisRateLimiter::takeAsync(const std::string& clientKey, Done done) {
   if (!batcher_) return done(take(clientKey));
   std::string s = sha();
   if (s.empty()) return done(take(clientKey));  // cannot load the script: the blocking path reports why
-  batcher_->submit(args(s, clientKey), [this, clientKey, done = std::move(done)](core::Result<core::RedisReply> r) {
-    if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
-      // Redis restarted and forgot the script: this once, the blocking path reloads it.
-      {
-        std::lock_guard lock(shaMu_);
-        sha_.clear();
-      }
-      return done(take(clientKey));
+  std::shared_ptr<Waiting> w;
+  {
+    std::lock_guard lock(waitMu_);
+    auto& slot = waiting_[clientKey];
+    if (slot) {
+      slot->done.push_back(std::move(done));  // rides on the call already queued for this client
+      return;
     }
-    if (!r) return done(r.error());
-    done(toDecision(*r));
-  });
+    slot = w = std::make_shared<Waiting>();
+    w->done.push_back(std::move(done));
+  }
+  batcher_->submitLazy(
+      [this, clientKey, w, s] {
+        close(clientKey, *w);
+        scriptCalls_.fetch_add(1, std::memory_order_relaxed);
+        auto argv = args(s, clientKey);
+        argv.push_back(std::to_string(w->done.size()));
+        return argv;
+      },
+      [this, clientKey, w](core::Result<core::RedisReply> r) { answer(clientKey, *w, std::move(r)); });
+}
+
+void RedisRateLimiter::close(const std::string& clientKey, Waiting& w) {
+  std::lock_guard lock(waitMu_);
+  if (w.closed) return;
+  w.closed = true;
+  if (auto it = waiting_.find(clientKey); it != waiting_.end() && it->second.get() == &w) waiting_.erase(it);
+}
+
+void RedisRateLimiter::answer(const std::string& clientKey, Waiting& w, core::Result<core::RedisReply> r) {
+  close(clientKey, w);  // a batch that failed before its command was made
+  if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
+    // Redis restarted and forgot the script: this once, the blocking path reloads it.
+    {
+      std::lock_guard lock(shaMu_);
+      sha_.clear();
+    }
+    for (auto& d : w.done) d(take(clientKey));
+    return;
+  }
+  if (r && (r->type != core::RedisReply::Type::array || r->elements.size() != 3)) {
+    r = core::makeError("redis_error", "unexpected reply from the rate-limit script");
+  }
+  if (!r) {
+    for (auto& d : w.done) d(r.error());
+    return;
+  }
+  auto decisions = shareRateAnswer(r->elements[0].integer, r->elements[1].integer, r->elements[2].integer, w.done.size());
+  for (std::size_t i = 0; i < w.done.size(); ++i) w.done[i](decisions[i]);
 }
 
 namespace {

@@ -3,12 +3,16 @@
 // the Idempotency-Key store and the alert history (Redis streams). Each
 // call borrows a connection from a small pool; every command has the
 // client's timeout (RedisSettings::timeout).
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "api/ports.h"
@@ -49,14 +53,24 @@ class RedisBatcher {
   RedisBatcher(const RedisBatcher&) = delete;
   RedisBatcher& operator=(const RedisBatcher&) = delete;
   void submit(std::vector<std::string> argv, Callback done);
+  // The same with the command made on the batcher's thread as its batch is
+  // formed (outside the batcher's lock), so that the caller can fold into
+  // it what arrives until then. `done` also runs when `make` never did
+  // (shutdown).
+  void submitLazy(std::function<std::vector<std::string>()> make, Callback done);
 
  private:
+  struct Queued {
+    std::vector<std::string> argv;
+    std::function<std::vector<std::string>()> make;  // set: argv is made from it
+    Callback done;
+  };
   void run();
   core::RedisClient client_;
   std::size_t maxBatch_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<std::vector<std::string>, Callback>> queue_;
+  std::deque<Queued> queue_;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -64,17 +78,33 @@ class RedisBatcher {
 // Token bucket per client: `perMinute` tokens refill per minute, up to
 // `burst`; the state lives in one Redis hash per client, updated atomically
 // by a Lua script with the server's clock, so every API instance shares it.
+//
+// The checks of one client that wait for the same batch are one script
+// call that takes n tokens (and answers as n calls in a row would, see
+// rate_limit.h): a flood from one address, or many users behind one NAT,
+// costs Redis one call per batch instead of one per request.
 class RedisRateLimiter final : public RateLimiter {
  public:
   // With a batcher, takeAsync() goes through it (one round trip for many
-  // requests); without one it is the blocking take().
+  // requests, one call per client); without one it is the blocking take().
   RedisRateLimiter(RedisPool& pool, double perMinute, double burst, RedisBatcher* batcher = nullptr);
   core::Result<RateDecision> take(const std::string& clientKey) override;
   void takeAsync(const std::string& clientKey, std::function<void(core::Result<RateDecision>)> done) override;
+  // Script calls made so far (each answers one or more checks).
+  std::uint64_t scriptCalls() const { return scriptCalls_.load(std::memory_order_relaxed); }
 
  private:
   std::string sha();  // of the loaded script; loads it on first use
   std::vector<std::string> args(const std::string& head, const std::string& clientKey) const;
+  using Done = std::function<void(core::Result<RateDecision>)>;
+  // The checks of one client not yet sent; closed (and out of waiting_)
+  // once its command is made or its batch failed, immutable after.
+  struct Waiting {
+    std::vector<Done> done;
+    bool closed = false;
+  };
+  void close(const std::string& clientKey, Waiting& w);
+  void answer(const std::string& clientKey, Waiting& w, core::Result<core::RedisReply> r);
   RedisPool& pool_;
   RedisBatcher* batcher_;
   double perMinute_;
@@ -82,6 +112,9 @@ class RedisRateLimiter final : public RateLimiter {
   std::string rateArg_, burstArg_;  // the script's ARGV, formatted once
   std::mutex shaMu_;
   std::string sha_;  // of the loaded script; empty until loaded
+  std::mutex waitMu_;
+  std::unordered_map<std::string, std::shared_ptr<Waiting>> waiting_;
+  std::atomic<std::uint64_t> scriptCalls_{0};
 };
 
 // Keys safestream:idem:{key}: a pending marker (60 s, so a crash does not
