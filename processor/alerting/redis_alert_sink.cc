@@ -10,6 +10,7 @@
 #include "core/live_feed.h"
 #include "core/log.h"
 #include "core/report_codec.h"
+#include "core/report_id.h"
 #include "processor/alerting/alert_format.h"
 
 namespace safestream::processor::alerting {
@@ -19,6 +20,10 @@ constexpr long long kHourMs = 3600 * 1000;
 constexpr int kThrottleTtlSeconds = 2 * 3600;
 constexpr int kHeldTtlSeconds = 24 * 3600;       // a digest is still sent after a day-long outage
 constexpr int kSurgeStateTtlSeconds = 30 * 24 * 3600;  // of the topic's "published" claim
+constexpr const char* kPublishClaimPrefix = "pending:";  // a claim's value; "1" once on the topic
+// KEYS[1] claim; ARGV[1] its token. Deletes the claim if it is still that one.
+constexpr const char* kReleaseClaim =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 constexpr const char* kDigestsDueKey = "safestream:alerts:digests:due";
 
 // KEYS: dedupe, stream, channel, throttle counter, held-back counter, digests-due set
@@ -391,18 +396,36 @@ core::Status RedisAlertSink::deliverSurge(const PendingSurge& pending) {
     if (auto s = broadcast(items); !s) return s;
   }
   if (!alertsTopic_) return core::okStatus();
+  // At least once (see surgePublishClaim): claim, produce, mark as sent.
   const std::string published = options_.surgeKeyPrefix + "published:" + surge.key();
-  auto claim = redis_->command({"SET", published, "1", "NX", "EX", std::to_string(kSurgeStateTtlSeconds)});
+  const std::string token = std::string(kPublishClaimPrefix) + core::randomUuid();
+  auto claim = redis_->command(
+      {"SET", published, token, "NX", "PX", std::to_string(std::max<long long>(1, options_.surgePublishClaim.count()))});
   if (!claim) return redisFailure(claim.error(), metrics_);
-  if (claim->type != core::RedisReply::Type::status) return core::okStatus();  // already on the topic
+  if (claim->type != core::RedisReply::Type::status) {
+    auto current = redis_->command({"GET", published});
+    if (!current) return redisFailure(current.error(), metrics_);
+    if (current->type == core::RedisReply::Type::string && current->str.rfind(kPublishClaimPrefix, 0) != 0) {
+      return core::okStatus();  // already on the topic
+    }
+    // Another instance is publishing it, or died doing so: its claim
+    // expires, and a retry then publishes the surge.
+    core::log::info("surge_publish_claimed", {{"surge", surge.key()}});
+    return core::makeError("surge_publish_claimed",
+                           "surge " + surge.key() + " is being published by another instance; retried after its claim",
+                           "", /*retriable=*/true);
+  }
   core::OutMessage msg{options_.alertsTopic, core::cellToken(surge.cellL13), surgeAlertJson("*", surge, now), {}};
   auto results = alertsTopic_->sendAndWait({msg}, std::chrono::seconds(10));
   if (results.empty() || !results.front().ok) {
-    (void)redis_->command({"DEL", published});
+    // Our claim only: after a slow failure it may have expired and be another's now.
+    (void)redis_->command({"EVAL", kReleaseClaim, "1", published, token});
     const std::string why = results.empty() ? "no delivery report" : results.front().error;
     core::log::warn("surge_topic_error", {{"topic", options_.alertsTopic}, {"error", why}});
     return core::makeError("alert_topic", "surge alert to " + options_.alertsTopic + ": " + why, "", true);
   }
+  auto mark = redis_->command({"SET", published, "1", "EX", std::to_string(kSurgeStateTtlSeconds)});
+  if (!mark) return redisFailure(mark.error(), metrics_);
   return core::okStatus();
 }
 

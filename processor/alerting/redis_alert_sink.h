@@ -63,6 +63,15 @@ struct RedisAlertSinkOptions {
   // Namespace of the surge state keys ({prefix}{cell}:{category},
   // {prefix}seen:{event day}, {prefix}published:{surge}); tests isolate with it.
   std::string surgeKeyPrefix = "safestream:surge:";
+  // A surge goes to `alertsTopic` at least once: an instance claims
+  // {prefix}published:{surge} for this long before it produces (longer than
+  // the produce's 10 s wait), and marks it sent after the broker's
+  // acknowledgement. An instance that finds another's claim retries later
+  // instead of skipping the surge, so a process killed between its claim
+  // and the acknowledgement no longer loses it: once the claim expires the
+  // next write publishes it (a kill after the acknowledgement and before
+  // the mark can publish it twice).
+  std::chrono::milliseconds surgePublishClaim{30000};
   // Broadcast channels (core/live_feed.h): each root report with a city that
   // occurred within this much of now goes to its city's feed and its
   // neighbourhood's, once (SET NX per channel and report); surges too.

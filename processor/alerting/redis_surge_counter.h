@@ -24,8 +24,9 @@
 // a failure or a crash after the commit does not lose it: every call first
 // takes what is in the outbox (of any instance) and returns it to be sent
 // again. Sending is idempotent (the per-subscription dedupe key is the
-// surge key, broadcasts are SET NX, the topic has its claim), so two
-// instances draining the same entry send it once.
+// surge key, broadcasts are SET NX, the topic has its claim and mark), so two
+// instances draining the same entry send it once (to the alerts topic at
+// least once: RedisAlertSinkOptions::surgePublishClaim).
 //
 // Cost per batch: two pipelined round trips (read, then commit), as with
 // the earlier cached states; the states now travel both ways every batch.

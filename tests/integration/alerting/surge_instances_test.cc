@@ -8,11 +8,14 @@
 #include <s2/s2latlng.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
+#include "core/kafka.h"
 #include "core/redis_client.h"
 #include "core/report_codec.h"
 #include "core/report_id.h"
@@ -73,12 +76,13 @@ struct Instance {
   AlertMetrics metrics{prom};
   std::shared_ptr<SubscriptionRegistry> registry = std::make_shared<SubscriptionRegistry>(nullptr, &metrics);
   std::unique_ptr<RedisAlertSink> sink;
-  Instance(const RedisAlertSinkOptions& options, const core::Subscription& sub, const core::Clock& clock) {
+  Instance(const RedisAlertSinkOptions& options, const core::Subscription& sub, const core::Clock& clock,
+           core::MessageSink* alertsTopic = nullptr) {
     EXPECT_TRUE(registry->upsert(sub).ok());
     sink = std::make_unique<RedisAlertSink>(
         options, registry,
         std::make_unique<core::RedisClient>(core::RedisSettings{testing::requireStackEnv("SAFESTREAM_REDIS_URL")}),
-        metrics, clock, nullptr);
+        metrics, clock, alertsTopic);
   }
   void write(const processor::SinkBatch& b) {
     auto s = sink->write(b);
@@ -276,6 +280,110 @@ TEST(SurgeInstances, ASurgeLeftInTheOutboxIsSentByAnotherInstanceOnce) {
   ASSERT_TRUE(box.ok());
   EXPECT_EQ(box->integer, 0) << "sent, so out of the outbox";
   EXPECT_EQ(other.metrics.surgesDetected.Value(), 0) << "a leftover is not a new detection";
+  cleanUp(redis, options, {sub.id});
+}
+
+// The alerts topic as a process sees it (behind the project's MessageSink):
+// records what it acknowledges; a stuck one keeps the caller in
+// sendAndWait until released and then fails, as a process killed while
+// waiting for the broker never got its acknowledgement.
+class FakeTopic final : public core::MessageSink {
+ public:
+  explicit FakeTopic(bool stuck) : stuck_(stuck) {}
+  std::vector<core::DeliveryResult> sendAndWait(const std::vector<core::OutMessage>& batch,
+                                                std::chrono::milliseconds) override {
+    std::unique_lock lock(mu_);
+    if (stuck_) {
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+      return std::vector<core::DeliveryResult>(batch.size(), core::DeliveryResult{false, "killed", true});
+    }
+    for (const auto& m : batch) sent_.push_back(json::parse(m.value));
+    return std::vector<core::DeliveryResult>(batch.size(), core::DeliveryResult{true, "", false});
+  }
+  bool waitEntered() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 10s, [&] { return entered_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  std::vector<json> sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+
+ private:
+  bool stuck_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, released_ = false;
+  std::vector<json> sent_;
+};
+
+// A processor that claimed a surge for the alerts topic and died before the
+// broker acknowledged it (before: the claim stayed, every other instance
+// took it for "already on the topic" and the surge never reached it). The
+// next instance waits while the claim may still be a live publisher's, then
+// publishes it once; the dead one's late failure does not undo that.
+TEST(SurgeInstances, ASurgeWhosePublisherDiedBeforeTheAcknowledgementStillReachesTheTopic) {
+  core::RedisClient redis{{testing::requireStackEnv("SAFESTREAM_REDIS_URL")}};
+  const auto where = randomPlace();
+  auto options = optionsWithPrefix();
+  options.surgePublishClaim = 1500ms;
+  const auto sub = subscriptionAt(where);
+  const auto t0 = core::parseTimestamp("2014-06-01T00:00:00Z").value();
+  FixedClock clock(t0 + 1h);
+  PendingSurge left;
+  left.event.cellL13 = cellL13(where);
+  left.event.category = "burglary";
+  left.event.count = 9;
+  left.event.baselineMean = 1;
+  left.event.baselineStddev = 1;
+  left.event.zScore = 8;
+  left.event.windowStart = t0;
+  left.event.windowEnd = t0 + 1h;
+  ASSERT_TRUE(redis.command({"HSET", options.surgeKeyPrefix + "outbox", left.event.key(), encodePendingSurge(left)}).ok());
+  const std::string published = options.surgeKeyPrefix + "published:" + left.event.key();
+
+  FakeTopic stuck(true), topic(false);
+  Instance dying(options, sub, clock, &stuck), next(options, sub, clock, &topic);
+  core::Status dyingResult = core::okStatus();
+  std::thread dyingThread([&] { dyingResult = dying.sink->write(batchOf({burglary(where, t0 + 10min, 0)}, 0, 1)); });
+  ASSERT_TRUE(stuck.waitEntered()) << "the first instance never tried to publish the surge";
+
+  // Its claim is fresh: the next instance does not skip the surge, it asks to be retried.
+  auto early = next.sink->write(batchOf({burglary(where, t0 + 11min, 1)}, 0, 1));
+  ASSERT_FALSE(early.ok()) << "the surge was taken for published while its publisher was still waiting";
+  EXPECT_TRUE(early.error().retriable);
+  EXPECT_EQ(early.error().code, "surge_publish_claimed");
+  EXPECT_TRUE(topic.sent().empty());
+
+  // The claim expires (its holder is gone): the retry publishes it, once.
+  std::this_thread::sleep_for(options.surgePublishClaim + 200ms);
+  next.write(batchOf({burglary(where, t0 + 11min, 1)}, 0, 1));
+  next.write(batchOf({burglary(where, t0 + 12min, 2)}, 0, 1));
+  const auto sent = topic.sent();
+  ASSERT_EQ(sent.size(), 1u) << "the surge reached the topic " << sent.size() << " times";
+  EXPECT_EQ(sent[0]["type"], "surge");
+  EXPECT_EQ(sent[0]["count"], 9);
+  auto mark = redis.command({"GET", published});
+  ASSERT_TRUE(mark.ok());
+  EXPECT_EQ(mark->str, "1");
+  auto box = redis.command({"HLEN", options.surgeKeyPrefix + "outbox"});
+  ASSERT_TRUE(box.ok());
+  EXPECT_EQ(box->integer, 0) << "sent, so out of the outbox";
+
+  // The dead one's produce fails at last: it releases only its own claim.
+  stuck.release();
+  dyingThread.join();
+  EXPECT_FALSE(dyingResult.ok());
+  mark = redis.command({"GET", published});
+  ASSERT_TRUE(mark.ok());
+  EXPECT_EQ(mark->str, "1") << "the failed publisher removed the mark of the one that succeeded";
   cleanUp(redis, options, {sub.id});
 }
 
