@@ -151,6 +151,21 @@ void cleanUp(core::RedisClient& redis, const RedisAlertSinkOptions& o, const std
   }
 }
 
+// A surge of 9 burglaries in the hour from t0, as an earlier instance left
+// it in the outbox.
+PendingSurge surgeOf9(core::GeoPoint where, core::Timestamp t0) {
+  PendingSurge p;
+  p.event.cellL13 = cellL13(where);
+  p.event.category = "burglary";
+  p.event.count = 9;
+  p.event.baselineMean = 1;
+  p.event.baselineStddev = 1;
+  p.event.zScore = 8;
+  p.event.windowStart = t0;
+  p.event.windowEnd = t0 + 1h;
+  return p;
+}
+
 core::GeoPoint randomPlace() {
   static std::mt19937_64 rng(std::random_device{}());
   return {std::uniform_real_distribution<double>(-60, 60)(rng), std::uniform_real_distribution<double>(-170, 170)(rng)};
@@ -260,15 +275,7 @@ TEST(SurgeInstances, ASurgeLeftInTheOutboxIsSentByAnotherInstanceOnce) {
   const auto sub = subscriptionAt(where);
   const auto t0 = core::parseTimestamp("2014-06-01T00:00:00Z").value();
   FixedClock clock(t0 + 1h);
-  PendingSurge left;
-  left.event.cellL13 = cellL13(where);
-  left.event.category = "burglary";
-  left.event.count = 9;
-  left.event.baselineMean = 1;
-  left.event.baselineStddev = 1;
-  left.event.zScore = 8;
-  left.event.windowStart = t0;
-  left.event.windowEnd = t0 + 1h;
+  const PendingSurge left = surgeOf9(where, t0);
   ASSERT_TRUE(redis.command({"HSET", options.surgeKeyPrefix + "outbox", left.event.key(), encodePendingSurge(left)}).ok());
   Instance other(options, sub, clock);
   other.write(batchOf({burglary(where, t0 + 10min, 0)}, 0, 1));
@@ -337,15 +344,7 @@ TEST(SurgeInstances, ASurgeWhosePublisherDiedBeforeTheAcknowledgementStillReache
   const auto sub = subscriptionAt(where);
   const auto t0 = core::parseTimestamp("2014-06-01T00:00:00Z").value();
   FixedClock clock(t0 + 1h);
-  PendingSurge left;
-  left.event.cellL13 = cellL13(where);
-  left.event.category = "burglary";
-  left.event.count = 9;
-  left.event.baselineMean = 1;
-  left.event.baselineStddev = 1;
-  left.event.zScore = 8;
-  left.event.windowStart = t0;
-  left.event.windowEnd = t0 + 1h;
+  const PendingSurge left = surgeOf9(where, t0);
   ASSERT_TRUE(redis.command({"HSET", options.surgeKeyPrefix + "outbox", left.event.key(), encodePendingSurge(left)}).ok());
   const std::string published = options.surgeKeyPrefix + "published:" + left.event.key();
 
