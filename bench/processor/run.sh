@@ -166,5 +166,5 @@ printf '| processor warnings and errors logged (log: %s) | %s |\n' "$build/bench
 printf '| raw limit: bare librdkafka consumer | %s msgs/s |\n' "$raw_consume"
 printf '| raw limit: bare batched PostgreSQL upsert of the same rows (COPY + INSERT ON CONFLICT, 5000/batch, one connection), before / after the processor | %s / %s rows/s |\n' "$raw_pg1" "$raw_pg2"
 printf '| PostgreSQL backend CPU ms per 1,000 rows: bare upsert (before / after) vs the processor connections | %s / %s vs %s |\n' "$raw_pg_cpu1" "$raw_pg_cpu2" "$(echo "$cpu" | sed -E 's/.*postgres ([0-9.]+).*/\1/')"
-printf '| ratio processor (steady state) / slowest raw limit | **%s** (goal >= 0.8, issue 13); whole run %s |\n' "$ratio" \
+printf '| ratio processor (steady state) / slowest raw limit | **%s** (goal >= 0.8); whole run %s |\n' "$ratio" \
   "$(python3 -c "print(f'{$whole_rate / $slowest:.2f}')")"
