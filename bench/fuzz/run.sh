@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan, only the parser sources
 # they need; bench/fuzz/CMakeLists.txt) and runs each for a while, then
-# prints a table: target, executions, corpus size, crashes.
+# prints a table: target, executions, executions per second, corpus size,
+# crashes.
 #
 #   bench/fuzz/run.sh [seconds per target, default 60] [target ...]
 #   (SAFESTREAM_FUZZ_JOBS targets at a time, default one per core)
@@ -58,7 +59,9 @@ fuzz_one() {
   crashes=$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   if ((rc != 0 && crashes == 0)); then crashes=1; fi  # a sanitizer report without an artifact still counts
   ((crashes == 0)) || echo "fuzz_$t: $(grep -m1 -E 'ERROR|violated|deadly|timeout|leak' "$log")  (log: $log)" >&2
-  printf '| %-15s | %12s | %6s | %7s |\n' "$t" "${execs:-0}" "$(find "$corpus" -type f | wc -l)" "$crashes" >"$build/rows/$t"
+  printf '| %-15s | %12s | %8s | %6s | %7s |\n' "$t" "${execs:-0}" "$(( ${execs:-0} / seconds ))" \
+    "$(find "$corpus" -type f | wc -l)" "$crashes" >"$build/rows/$t"
+  echo "$crashes" >"$build/rows/$t.crashes"
 }
 for t in "${targets[@]}"; do
   [[ -x $build/fuzz_$t ]] || { echo "no fuzz target '$t' (built: $(cd "$build" && ls fuzz_* | tr '\n' ' '))" >&2; exit 2; }
@@ -73,12 +76,12 @@ rows=()
 for t in "${targets[@]}"; do
   row="$(cat "$build/rows/$t")"
   rows+=("$row")
-  [[ $(echo "$row" | awk -F'|' '{gsub(/ /, "", $5); print $5}') == 0 ]] || failed=1
+  [[ $(cat "$build/rows/$t.crashes") == 0 ]] || failed=1
 done
 
 echo
 echo "fuzzing: ${seconds} s per target, $par at a time, build ${build_s} s (clang $(clang++ -dumpversion), ASan+UBSan)"
-echo "| target          |   executions | corpus | crashes |"
-echo "|-----------------|--------------|--------|---------|"
+echo "| target          |   executions |   exec/s | corpus | crashes |"
+echo "|-----------------|--------------|----------|--------|---------|"
 printf '%s\n' "${rows[@]}"
 exit "$failed"
