@@ -37,8 +37,10 @@ struct ApiApp::Impl {
   PostgresDuplicateStore duplicates;
   PostgresStatsStore statsPg;
   RedisPool redis;
+  RedisRateLimiter limiter;  // uses redisBatcher, which is only stored here
+  // After the limiter, so destroyed before it: its thread, joined then,
+  // and the checks it fails at shutdown still reach a live limiter.
   RedisBatcher redisBatcher;
-  RedisRateLimiter limiter;
   RedisIdempotencyStore idempotency;
   RedisAlertHistory history;
   AlertHub hub;
@@ -62,8 +64,8 @@ struct ApiApp::Impl {
         duplicates(pg),
         statsPg(pg),
         redis(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
-        redisBatcher(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
         limiter(redis, c.rateLimitPerMinute, c.rateLimitBurst, &redisBatcher),
+        redisBatcher(core::RedisSettings{c.redisUrl, std::chrono::milliseconds(2000)}),
         idempotency(redis),
         history(redis),
         web(WebAppOptions{c.webRoot, c.webTileUrl, c.webTileAttribution}),
