@@ -38,8 +38,8 @@ struct ApiApp::Impl {
   PostgresStatsStore statsPg;
   RedisPool redis;
   RedisRateLimiter limiter;  // uses redisBatcher, which is only stored here
-  // After the limiter, so destroyed before it: its thread, joined then,
-  // and the checks it fails at shutdown still reach a live limiter.
+  // After the limiter, so destroyed before it: stop() (run by ApiApp::stop)
+  // and the destructor leave no check that could reach a dead limiter.
   RedisBatcher redisBatcher;
   RedisIdempotencyStore idempotency;
   RedisAlertHistory history;
@@ -188,6 +188,10 @@ void ApiApp::stop() {
   if (!impl_) return;
   impl_->admin.reset();
   if (impl_->server) impl_->server->stop();
+  // The rate checks still on their way answer now, into a live service
+  // (a refused or failed check has its reply dropped by the stopped server;
+  // an allowed one is still queued on Kafka and flushed below).
+  impl_->redisBatcher.stop();
   impl_->listener.stop();
   if (!impl_->producer.flush(std::chrono::seconds(5))) core::log::warn("producer_flush_timeout");
 }

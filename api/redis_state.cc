@@ -76,30 +76,49 @@ return {taken, retry, math.floor(tokens)}
 RedisBatcher::RedisBatcher(core::RedisSettings settings, std::size_t maxBatch)
     : client_(std::move(settings)), maxBatch_(maxBatch), thread_([this] { run(); }) {}
 
-RedisBatcher::~RedisBatcher() {
+RedisBatcher::~RedisBatcher() { stop(); }
+
+namespace {
+core::Error shuttingDown() { return core::makeError("redis_unreachable", "shutting down", "", true); }
+}  // namespace
+
+void RedisBatcher::stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
-  for (auto& q : queue_) q.done(core::makeError("redis_unreachable", "shutting down", "", true));
+  if (thread_.joinable()) thread_.join();
+  std::deque<Queued> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+  }
+  for (auto& q : left) q.done(shuttingDown());
 }
 
 void RedisBatcher::submit(std::vector<std::string> argv, Callback done) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back({std::move(argv), nullptr, std::move(done)});
+    if (!stop_) {
+      queue_.push_back({std::move(argv), nullptr, std::move(done)});
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  done(shuttingDown());
 }
 
 void RedisBatcher::submitLazy(std::function<std::vector<std::string>()> make, Callback done) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back({{}, std::move(make), std::move(done)});
+    if (!stop_) {
+      queue_.push_back({{}, std::move(make), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  done(shuttingDown());
 }
 
 void RedisBatcher::run() {

@@ -58,6 +58,10 @@ class RedisBatcher {
   // it what arrives until then. `done` also runs when `make` never did
   // (shutdown).
   void submitLazy(std::function<std::vector<std::string>()> make, Callback done);
+  // Ends the thread after the batch on the wire; what is still queued fails
+  // ("shutting down") on the caller's thread. Idempotent; the destructor
+  // calls it. Submitting after it fails at once.
+  void stop();
 
  private:
   struct Queued {

@@ -98,5 +98,29 @@ TEST(RedisRateLimiter, ConcurrentChecksOfOneClientAreOneCallAndAnswerAsInTurn) {
   EXPECT_EQ(d->remaining, 1);
 }
 
+// Shutdown (ApiApp::stop): every check gets exactly one answer, those
+// still queued and those submitted after stop() an error, and none after
+// stop() has returned.
+TEST(RedisBatcher, StopAnswersEveryQueuedCheckOnceAndRefusesLaterOnes) {
+  const core::RedisSettings settings{testing::requireStackEnv("SAFESTREAM_REDIS_URL")};
+  api::RedisPool pool(settings);
+  api::RedisBatcher batcher(settings);
+  api::RedisRateLimiter limiter(pool, 60, 1000, &batcher);
+  std::atomic<int> answered{0}, failed{0};
+  auto count = [&](core::Result<api::RateDecision> d) {
+    ++answered;
+    if (!d.ok()) ++failed;
+  };
+  for (int i = 0; i < 500; ++i) limiter.takeAsync("test-stop-" + std::to_string(i % 7), count);
+  batcher.stop();
+  const int atStop = answered.load();
+  EXPECT_EQ(atStop, 500) << "checks left unanswered by stop()";
+  limiter.takeAsync("test-stop-late", count);
+  EXPECT_EQ(answered.load(), 501);
+  EXPECT_GE(failed.load(), 1) << "a check after stop() must fail";
+  batcher.stop();  // idempotent
+  EXPECT_EQ(answered.load(), 501);
+}
+
 }  // namespace
 }  // namespace safestream
