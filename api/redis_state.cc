@@ -98,27 +98,23 @@ void RedisBatcher::stop() {
 }
 
 void RedisBatcher::submit(std::vector<std::string> argv, Callback done) {
-  {
-    std::lock_guard lock(mu_);
-    if (!stop_) {
-      queue_.push_back({std::move(argv), nullptr, std::move(done)});
-      cv_.notify_one();
-      return;
-    }
-  }
-  done(shuttingDown());
+  enqueue({std::move(argv), nullptr, std::move(done)});
 }
 
 void RedisBatcher::submitLazy(std::function<std::vector<std::string>()> make, Callback done) {
+  enqueue({{}, std::move(make), std::move(done)});
+}
+
+void RedisBatcher::enqueue(Queued q) {
   {
     std::lock_guard lock(mu_);
     if (!stop_) {
-      queue_.push_back({{}, std::move(make), std::move(done)});
+      queue_.push_back(std::move(q));
       cv_.notify_one();
       return;
     }
   }
-  done(shuttingDown());
+  q.done(shuttingDown());
 }
 
 void RedisBatcher::run() {
@@ -168,11 +164,12 @@ RedisRateLimiter::RedisRateLimiter(RedisPool& pool, double perMinute, double bur
 }
 
 namespace {
-core::Result<RateDecision> toDecision(const core::RedisReply& r) {
+// The script's answer for n checks, one decision each.
+core::Result<std::vector<RateDecision>> toDecisions(const core::RedisReply& r, std::size_t n) {
   if (r.type != core::RedisReply::Type::array || r.elements.size() != 3) {
     return core::makeError("redis_error", "unexpected reply from the rate-limit script");
   }
-  return shareRateAnswer(r.elements[0].integer, r.elements[1].integer, r.elements[2].integer, 1)[0];
+  return shareRateAnswer(r.elements[0].integer, r.elements[1].integer, r.elements[2].integer, n);
 }
 }  // namespace
 
@@ -206,7 +203,9 @@ core::Result<RateDecision> RedisRateLimiter::take(const std::string& clientKey) 
     r = pool_.command(args(kTokenBucket, clientKey));
   }
   if (!r) return r.error();
-  return toDecision(*r);
+  auto d = toDecisions(*r, 1);
+  if (!d) return d.error();
+  return d->front();
 }
 
 void RedisRateLimiter::takeAsync(const std::string& clientKey, Done done) {
@@ -253,15 +252,12 @@ void RedisRateLimiter::answer(const std::string& clientKey, Waiting& w, core::Re
     for (auto& d : w.done) d(take(clientKey));
     return;
   }
-  if (r && (r->type != core::RedisReply::Type::array || r->elements.size() != 3)) {
-    r = core::makeError("redis_error", "unexpected reply from the rate-limit script");
-  }
-  if (!r) {
-    for (auto& d : w.done) d(r.error());
+  auto decisions = r ? toDecisions(*r, w.done.size()) : core::Result<std::vector<RateDecision>>(r.error());
+  if (!decisions) {
+    for (auto& d : w.done) d(decisions.error());
     return;
   }
-  auto decisions = shareRateAnswer(r->elements[0].integer, r->elements[1].integer, r->elements[2].integer, w.done.size());
-  for (std::size_t i = 0; i < w.done.size(); ++i) w.done[i](decisions[i]);
+  for (std::size_t i = 0; i < w.done.size(); ++i) w.done[i]((*decisions)[i]);
 }
 
 namespace {

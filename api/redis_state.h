@@ -69,6 +69,7 @@ class RedisBatcher {
     std::function<std::vector<std::string>()> make;  // set: argv is made from it
     Callback done;
   };
+  void enqueue(Queued q);  // or fails it at once after stop()
   void run();
   core::RedisClient client_;
   std::size_t maxBatch_;
