@@ -399,13 +399,16 @@ core::Status RedisAlertSink::deliverSurge(const PendingSurge& pending) {
   // At least once (see surgePublishClaim): claim, produce, mark as sent.
   const std::string published = options_.surgeKeyPrefix + "published:" + surge.key();
   const std::string token = std::string(kPublishClaimPrefix) + core::randomUuid();
-  auto claim = redis_->command(
-      {"SET", published, token, "NX", "PX", std::to_string(std::max<long long>(1, options_.surgePublishClaim.count()))});
+  // SET NX GET (Redis 7.0): one round trip answers whether the claim is ours
+  // (nil: there was no value) or what holds the key instead.
+  auto claim = redis_->command({"SET", published, token, "NX", "PX",
+                                std::to_string(std::max<long long>(1, options_.surgePublishClaim.count())), "GET"});
   if (!claim) return redisFailure(claim.error(), metrics_);
-  if (claim->type != core::RedisReply::Type::status) {
-    auto current = redis_->command({"GET", published});
-    if (!current) return redisFailure(current.error(), metrics_);
-    if (current->type == core::RedisReply::Type::string && current->str.rfind(kPublishClaimPrefix, 0) != 0) {
+  if (claim->type == core::RedisReply::Type::error) {
+    return redisFailure(core::makeError("redis_error", claim->str), metrics_);
+  }
+  if (claim->type != core::RedisReply::Type::nil) {
+    if (claim->type == core::RedisReply::Type::string && claim->str.rfind(kPublishClaimPrefix, 0) != 0) {
       return core::okStatus();  // already on the topic
     }
     // Another instance is publishing it, or died doing so: its claim
