@@ -6,6 +6,11 @@
 //             army
 //   consume   a bare librdkafka consumer over the same messages (raw limit)
 //   pg-upsert the same rows upserted with a bare batched statement (raw limit)
+//   dedupe-index the shared near-duplicate index (RedisDuplicateIndex::checkAll)
+//             on the same reports against Redis alone, beside the same key
+//             operations sent as plain pipelined commands (the raw limit:
+//             what the script's reads and writes cost without Lua); Redis
+//             main-thread CPU per report for each, from INFO cpu
 // Prints one JSON line of results on stdout.
 #include <algorithm>
 #include <chrono>
@@ -24,7 +29,9 @@
 #include "core/report_id.h"
 #include "core/time.h"
 #include "processor/enricher.h"
+#include "processor/neighbourhood_index.h"
 #include "processor/postgres_sink.h"
+#include "processor/redis_duplicate_index.h"
 
 namespace {
 
@@ -211,6 +218,99 @@ int pgUpsert(int argc, char** argv) {
   return 0;
 }
 
+// Redis main-thread CPU seconds so far (INFO cpu), or -1.
+double redisMainCpu(core::RedisClient& redis) {
+  auto r = redis.command({"INFO", "cpu"});
+  if (!r) return -1;
+  double user = -1, sys = -1;
+  for (std::size_t pos = 0; pos < r->str.size();) {
+    auto end = r->str.find('\n', pos);
+    if (end == std::string::npos) end = r->str.size();
+    const std::string line = r->str.substr(pos, end - pos);
+    if (line.rfind("used_cpu_user_main_thread:", 0) == 0) user = std::stod(line.substr(line.find(':') + 1));
+    if (line.rfind("used_cpu_sys_main_thread:", 0) == 0) sys = std::stod(line.substr(line.find(':') + 1));
+    pos = end + 1;
+  }
+  return user < 0 || sys < 0 ? -1 : user + sys;
+}
+
+int dedupeIndex(int argc, char** argv) {
+  const long n = std::stol(arg(argc, argv, "--count", "100000"));
+  const long batchSize = std::stol(arg(argc, argv, "--batch", "1000"));
+  const std::string url = arg(argc, argv, "--redis-url");
+  const std::string prefix = "bench:dedupe:" + core::randomUuid().substr(0, 8) + ":";
+  processor::RedisDuplicateIndexOptions options;
+  options.keyPrefix = prefix + "index:";
+  options.ttl = std::chrono::seconds(3600);
+  processor::RedisDuplicateIndex index(options, std::make_unique<core::RedisClient>(core::RedisSettings{url}));
+  core::RedisClient redis(core::RedisSettings{url, std::chrono::milliseconds(30000)});
+  std::vector<processor::DuplicateQuery> queries;
+  queries.reserve(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i) {
+    core::Report r = synthetic(prefix, i);
+    queries.push_back({r.id, r.rawType, r.location.value_or(core::GeoPoint{}), r.occurredAt});
+  }
+  auto cpuPerReport = [&](double before) { return (redisMainCpu(redis) - before) * 1e6 / static_cast<double>(n); };
+
+  // 1. the index, one checkAll (one pipelined round trip) per batch
+  long duplicates = 0;
+  double cpu = redisMainCpu(redis);
+  auto start = Clock::now();
+  for (long b = 0; b < n; b += batchSize) {
+    const auto len = static_cast<std::size_t>(std::min(batchSize, n - b));
+    auto answers = index.checkAll(std::span(queries).subspan(static_cast<std::size_t>(b), len));
+    if (!answers) throw std::runtime_error(answers.error().message);
+    for (const auto& a : *answers) duplicates += a.has_value();
+  }
+  const double indexSecs = std::chrono::duration<double>(Clock::now() - start).count();
+  const double indexUs = cpuPerReport(cpu);
+
+  // 2. the same key operations as plain commands: the record read and
+  //    written, each bucket the script reads, the root's bucket written
+  const std::string ttl = std::to_string(options.ttl.count());
+  cpu = redisMainCpu(redis);
+  start = Clock::now();
+  for (long b = 0; b < n; b += batchSize) {
+    std::vector<std::vector<std::string>> cmds;
+    for (long i = b; i < std::min(n, b + batchSize); ++i) {
+      const auto& q = queries[static_cast<std::size_t>(i)];
+      const std::string rec = prefix + "plain:r:" + q.id.value;
+      const long long slot = core::toEpochMillis(q.occurredAt) / options.rules.window.count();
+      cmds.push_back({"GET", rec});
+      const auto cells = processor::cellsNear(q.location, processor::kCellLevelMid, options.rules.radiusMetres);
+      for (auto c : cells) {
+        for (long long s = slot - 1; s <= slot + 1; ++s) {
+          cmds.push_back({"HGETALL", prefix + "plain:b:" + q.category + ":" + core::cellToken(c) + ":" + std::to_string(s)});
+        }
+      }
+      const std::string home = prefix + "plain:b:" + q.category + ":" + core::cellToken(cells.front()) + ":" + std::to_string(slot);
+      cmds.push_back({"SET", rec, "41.8 -87.6 1393653600000  " + core::cellToken(cells.front()) + " " + q.category, "EX", ttl});
+      cmds.push_back({"HSET", home, q.id.value, "41.8 -87.6 1393653600000"});
+      cmds.push_back({"EXPIRE", home, ttl});
+    }
+    auto replies = redis.pipeline(cmds);
+    if (!replies) throw std::runtime_error(replies.error().message);
+  }
+  const double plainSecs = std::chrono::duration<double>(Clock::now() - start).count();
+  const double plainUs = cpuPerReport(cpu);
+
+  // the bench's keys go again
+  std::string cursor = "0";
+  do {
+    auto r = redis.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "10000"});
+    if (!r || r->elements.size() != 2) break;
+    cursor = r->elements[0].str;
+    std::vector<std::string> unlink{"UNLINK"};
+    for (const auto& k : r->elements[1].elements) unlink.push_back(k.str);
+    if (unlink.size() > 1) (void)redis.command(unlink);
+  } while (cursor != "0");
+
+  std::printf("{\"reports\":%ld,\"duplicates\":%ld,\"index_per_second\":%.0f,\"index_redis_us_per_report\":%.1f,"
+              "\"plain_per_second\":%.0f,\"plain_redis_us_per_report\":%.1f}\n",
+              n, duplicates, n / indexSecs, indexUs, n / plainSecs, plainUs);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -219,11 +319,12 @@ int main(int argc, char** argv) {
     if (cmd == "produce") return produce(argc, argv);
     if (cmd == "consume") return consume(argc, argv);
     if (cmd == "pg-upsert") return pgUpsert(argc, argv);
+    if (cmd == "dedupe-index") return dedupeIndex(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: safestream-processor-bench produce|consume|pg-upsert --bootstrap B --topic T "
-                       "--pg-url U --count N --tag T [--rate R] [--batch B] [--hotspot-count H --hotspot-at K [--hotspot-lat L --hotspot-lon L]]\n");
+  std::fprintf(stderr, "usage: safestream-processor-bench produce|consume|pg-upsert|dedupe-index --bootstrap B --topic T "
+                       "--pg-url U --redis-url U --count N --tag T [--rate R] [--batch B] [--hotspot-count H --hotspot-at K [--hotspot-lat L --hotspot-lon L]]\n");
   return 2;
 }
