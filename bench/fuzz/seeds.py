@@ -130,7 +130,7 @@ write("citizen_report", [
 write("open311_form", [
     "service_code=theft&lat=41.88&long=-87.63&description=bike+stolen&address_string=100+W+Randolph+St",
     "service_code=vandalism&lat=30.26&long=-97.74&description=graffiti%20on%20wall&email=a%40b.example"
-    "&first_name=A&requested_datetime=2026-11-30T10%3A00%3A00Z&api_key=",
+    "&first_name=A&requested_datetime=2026-11-30T10%3A00%3A00Z&device_id=",
 ])
 cursor = "1417392000000_" + str(uuid.uuid5(uuid.NAMESPACE_URL, "cursor"))
 write("http_request", [

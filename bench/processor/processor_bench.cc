@@ -276,16 +276,18 @@ int dedupeIndex(int argc, char** argv) {
       const auto& q = queries[static_cast<std::size_t>(i)];
       const std::string rec = prefix + "plain:r:" + q.id.value;
       const long long slot = core::toEpochMillis(q.occurredAt) / options.rules.window.count();
+      auto bucket = [&](std::uint64_t cell, long long s) {
+        return prefix + "plain:b:" + q.category + ":" + core::cellToken(cell) + ":" + std::to_string(s);
+      };
+      const std::string entry = "41.8 -87.6 1393653600000";  // a bucket entry's shape: lat lon ms
       cmds.push_back({"GET", rec});
       const auto cells = processor::cellsNear(q.location, processor::kCellLevelMid, options.rules.radiusMetres);
       for (auto c : cells) {
-        for (long long s = slot - 1; s <= slot + 1; ++s) {
-          cmds.push_back({"HGETALL", prefix + "plain:b:" + q.category + ":" + core::cellToken(c) + ":" + std::to_string(s)});
-        }
+        for (long long s = slot - 1; s <= slot + 1; ++s) cmds.push_back({"HGETALL", bucket(c, s)});
       }
-      const std::string home = prefix + "plain:b:" + q.category + ":" + core::cellToken(cells.front()) + ":" + std::to_string(slot);
-      cmds.push_back({"SET", rec, "41.8 -87.6 1393653600000  " + core::cellToken(cells.front()) + " " + q.category, "EX", ttl});
-      cmds.push_back({"HSET", home, q.id.value, "41.8 -87.6 1393653600000"});
+      const std::string home = bucket(cells.front(), slot);
+      cmds.push_back({"SET", rec, entry + "  " + core::cellToken(cells.front()) + " " + q.category, "EX", ttl});
+      cmds.push_back({"HSET", home, q.id.value, entry});
       cmds.push_back({"EXPIRE", home, ttl});
     }
     auto replies = redis.pipeline(cmds);
